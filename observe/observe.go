@@ -1,0 +1,71 @@
+// Package observe carries the gateway's runtime events to an [Observer].
+//
+// Observation is off by default: a gateway without an observer pays one nil
+// check per event site. Observers run synchronously on the request path, so
+// they must be fast and safe for concurrent use.
+package observe
+
+import (
+	"context"
+	"net/http"
+	"time"
+)
+
+// Kind names a runtime event.
+type Kind uint8
+
+// The events a gateway emits. Every request yields RequestStarted, then
+// either PipelineFailed, DispatchFailed, or BackendSelected followed by
+// UpstreamSucceeded or UpstreamFailed.
+const (
+	// RequestStarted fires when a route has matched a request.
+	RequestStarted Kind = iota + 1
+	// BackendSelected fires when the balancer has picked a backend.
+	BackendSelected
+	// PipelineFailed fires when a hook, decoder or map rejected the request.
+	PipelineFailed
+	// DispatchFailed fires when no backend could be chosen.
+	DispatchFailed
+	// UpstreamSucceeded fires when the upstream answered with headers.
+	UpstreamSucceeded
+	// UpstreamFailed fires when the upstream exchange failed (refused,
+	// timeout, reset, client gone).
+	UpstreamFailed
+)
+
+// Event is one runtime event. It is passed by value; observers must not
+// keep Request after Observe returns.
+type Event struct {
+	Kind Kind
+	// Request is the inbound request.
+	Request *http.Request
+	// Service is the service's logical name; Route the route's full
+	// pattern; Method the request method.
+	Service, Route, Method string
+	// Backend is the chosen backend's index, -1 when none was chosen; Addr
+	// its URL.
+	Backend int
+	Addr    string
+	// Status is the HTTP status: the upstream's on UpstreamSucceeded, the
+	// one sent to the client on failures (499 when the client went away).
+	Status int
+	// Code is the stable error code on failures ("" otherwise).
+	Code string
+	// Latency is the upstream latency to response headers, on upstream
+	// events.
+	Latency time.Duration
+	// Err is the underlying error on failures.
+	Err error
+}
+
+// Observer receives events. Implementations must be safe for concurrent
+// use and must not block.
+type Observer interface {
+	Observe(ctx context.Context, e Event)
+}
+
+// Func adapts a function to the [Observer] interface.
+type Func func(ctx context.Context, e Event)
+
+// Observe calls f(ctx, e).
+func (f Func) Observe(ctx context.Context, e Event) { f(ctx, e) }
