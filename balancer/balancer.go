@@ -29,8 +29,16 @@ type Backend struct {
 
 // Balancer picks one backend among candidates.
 //
+// candidates are drawn from the backends the balancer was built with (see
+// [Factory]) and identified by [Backend.Index]; they may be all of them, a
+// subset (a strategy may drop a backend that is cooling down) and in any
+// order. Pick must not modify or retain candidates.
+//
 // Implementations must be safe for concurrent use and should not lock or
-// allocate on the request path.
+// allocate on the request path. The package [balancertest] checks the
+// contract.
+//
+// [balancertest]: https://pkg.go.dev/github.com/apigate-go/apigate/balancer/balancertest
 type Balancer interface {
 	// Pick returns the position in candidates of the chosen backend, or -1
 	// when candidates is empty. key is the request's affinity key, "" when
@@ -52,7 +60,8 @@ type Result struct {
 
 // Tracker is implemented by balancers that learn from traffic. The gateway
 // calls Start when it sends a request to a backend and Done exactly once
-// per Start, also when the client cancels.
+// per Start, also when the client cancels or the exchange fails. Start and
+// Done may run concurrently with each other and with Pick.
 type Tracker interface {
 	// Start records that a request was sent to the backend with the given
 	// [Backend.Index].
@@ -62,5 +71,9 @@ type Tracker interface {
 }
 
 // Factory builds a [Balancer] with fresh state for backends, the full
-// backend list of one service in [Backend.Index] order.
+// backend list of one service in [Backend.Index] order. A factory must not
+// modify or retain backends: it copies what it needs.
+//
+// [RoundRobin], [ConsistentHash], [LeastRequest] and [LeastTime] are
+// factories.
 type Factory func(backends []Backend) Balancer

@@ -3,6 +3,19 @@
 // Observation is off by default: a gateway without an observer pays one nil
 // check per event site. Observers run synchronously on the request path, so
 // they must be fast and safe for concurrent use.
+//
+// The package ships these observers:
+//   - [Slog] writes one structured record per event through a
+//     [log/slog.Logger], at a level that follows the outcome.
+//   - [Metrics] counts requests and records upstream latency histograms in
+//     memory, with atomic updates; [Metrics.Snapshot] reads them. The nested
+//     module github.com/apigate-go/apigate/observe/prometheus exposes them
+//     to Prometheus.
+//   - [Func] adapts a plain function.
+//   - [Multi] fans one event stream out to several observers.
+//
+// The package speaks standard-library types only and never imports the
+// gateway package.
 package observe
 
 import (
@@ -14,9 +27,11 @@ import (
 // Kind names a runtime event.
 type Kind uint8
 
-// The events a gateway emits. Every request yields RequestStarted, then
-// either PipelineFailed, DispatchFailed, or BackendSelected followed by
-// UpstreamSucceeded or UpstreamFailed.
+// The events a gateway emits. Every request that matched a route yields
+// RequestStarted, then either PipelineFailed, DispatchFailed, or
+// BackendSelected followed by UpstreamSucceeded or UpstreamFailed. A
+// request that matched no route yields a lone PipelineFailed (404 or 405)
+// with empty Service and Route.
 const (
 	// RequestStarted fires when a route has matched a request.
 	RequestStarted Kind = iota + 1
@@ -34,7 +49,7 @@ const (
 )
 
 // Event is one runtime event. It is passed by value; observers must not
-// keep Request after Observe returns.
+// keep Request after Observe returns, nor read its body.
 type Event struct {
 	Kind Kind
 	// Request is the inbound request.

@@ -1,0 +1,255 @@
+package apigate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/apigate-go/apigate/balancer"
+	"github.com/apigate-go/apigate/internal/rewrite"
+	"github.com/apigate-go/apigate/policy"
+	"github.com/julienschmidt/httprouter"
+)
+
+// service is a mounted service, compiled.
+type service struct {
+	name     string
+	prefix   string
+	backends []upstream
+	all      []balancer.Backend
+}
+
+// upstream is one backend's parsed base URL.
+type upstream struct {
+	scheme, host, base string
+}
+
+// route is a compiled route: everything the request path needs, decided
+// once.
+type route struct {
+	gw        *Gateway
+	svc       *service
+	method    string
+	pattern   string // full pattern, prefix included
+	strip     int    // bytes of prefix to strip when tmpl is nil
+	tmpl      *rewrite.Template
+	strategy  policy.Strategy
+	bal       balancer.Balancer
+	tracker   balancer.Tracker
+	timeout   time.Duration
+	bodyLimit int64
+	pipe      *pipeline
+}
+
+type paramsKey struct{}
+
+func build(c *config) (*Gateway, error) {
+	errs := append([]error(nil), c.errs...)
+	g := &Gateway{
+		router:       httprouter.New(),
+		renderer:     c.renderer,
+		obs:          c.observer,
+		trusted:      c.trusted,
+		preserveHost: c.preserveHost,
+		upgrades:     c.upgrades,
+		states:       c.states,
+	}
+	if g.renderer == nil {
+		g.renderer = TextErrors
+	}
+	g.bufPool.New = func() any { b := make([]byte, 32<<10); return &b }
+	g.ctxPool.New = func() any { return new(Ctx) }
+	if c.transport != nil {
+		g.transport = c.transport
+	} else {
+		g.ownTransport = newTransport(c.upstream)
+		g.transport = g.ownTransport
+	}
+	if c.defaultPolicy != "" {
+		if _, ok := c.policies[c.defaultPolicy]; !ok {
+			errs = append(errs, fmt.Errorf("apigate: WithDefaultPolicy: unknown policy %q", c.defaultPolicy))
+		}
+	}
+	if len(c.mounts) == 0 {
+		errs = append(errs, errors.New("apigate: no services mounted"))
+	}
+	names := map[string]bool{}
+	for _, m := range c.mounts {
+		s := m.svc
+		errs = append(errs, s.errs...)
+		if names[s.name] {
+			errs = append(errs, fmt.Errorf("apigate: service name %q mounted twice", s.name))
+		}
+		names[s.name] = true
+		svc := &service{name: s.name, prefix: s.prefix}
+		urls := m.urls
+		if len(urls) == 0 {
+			urls = c.backends[s.name]
+		}
+		if len(urls) == 0 {
+			errs = append(errs, fmt.Errorf("apigate: service %q (%s): no backends (give Mount URLs or register Backends(%q, ...))", s.name, s.prefix, s.name))
+		}
+		for i, raw := range urls {
+			u, err := parseBackend(raw)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("apigate: service %q: %w", s.name, err))
+				continue
+			}
+			svc.backends = append(svc.backends, u)
+			svc.all = append(svc.all, balancer.Backend{Index: i, Addr: raw, Weight: 1})
+		}
+		if len(s.routes) == 0 {
+			errs = append(errs, fmt.Errorf("apigate: service %q (%s): no routes", s.name, s.prefix))
+		}
+		for _, rs := range s.routes {
+			rt, err := g.compileRoute(c, s, svc, rs)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			g.routes = append(g.routes, rt)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	for _, rt := range g.routes {
+		if !contains(g.methods, rt.method) {
+			g.methods = append(g.methods, rt.method)
+		}
+	}
+	var h http.Handler = http.HandlerFunc(g.dispatch)
+	for i := len(c.mw) - 1; i >= 0; i-- {
+		h = c.mw[i](h)
+	}
+	g.handler = h
+	return g, nil
+}
+
+func parseBackend(raw string) (upstream, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return upstream{}, fmt.Errorf("backend %q: %w", raw, err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return upstream{}, fmt.Errorf("backend %q: scheme must be http or https", raw)
+	case u.Host == "":
+		return upstream{}, fmt.Errorf("backend %q: no host", raw)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return upstream{}, fmt.Errorf("backend %q: must not have user info, query or fragment", raw)
+	}
+	base := strings.TrimRight(u.EscapedPath(), "/")
+	if base != "" {
+		if err := rewrite.Check(base); err != nil {
+			return upstream{}, fmt.Errorf("backend %q: %w", raw, err)
+		}
+	}
+	return upstream{scheme: u.Scheme, host: u.Host, base: base}, nil
+}
+
+func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *routeSpec) (rt *route, err error) {
+	pattern := s.prefix + rs.path
+	name := rs.method + " " + pattern
+	fail := func(format string, args ...any) (*route, error) {
+		return nil, fmt.Errorf("apigate: %s: %s", name, fmt.Sprintf(format, args...))
+	}
+	if len(rs.errs) > 0 {
+		return nil, fmt.Errorf("apigate: %s: %w", name, errors.Join(rs.errs...))
+	}
+	rt = &route{gw: g, svc: svc, method: rs.method, pattern: pattern, strip: len(s.prefix)}
+	params := rewrite.Params(pattern)
+	if rs.hasTo {
+		t, err := rewrite.Compile(rs.to, params)
+		if err != nil {
+			return fail("To: %v", err)
+		}
+		rt.tmpl = t
+	}
+
+	// Shared options: the route's own setting wins over the service's.
+	rt.timeout = c.timeout
+	if s.shared.hasTO {
+		rt.timeout = s.shared.timeout
+	}
+	if rs.shared.hasTO {
+		rt.timeout = rs.shared.timeout
+	}
+	rt.bodyLimit = c.bodyLimit
+	if s.shared.bodyLimit > 0 {
+		rt.bodyLimit = s.shared.bodyLimit
+	}
+	if rs.shared.bodyLimit > 0 {
+		rt.bodyLimit = rs.shared.bodyLimit
+	}
+	polName := c.defaultPolicy
+	if s.shared.policy != "" {
+		polName = s.shared.policy
+	}
+	if rs.shared.policy != "" {
+		polName = rs.shared.policy
+	}
+	var pol policy.Policy
+	if polName != "" {
+		p, ok := c.policies[polName]
+		if !ok {
+			return fail("unknown policy %q (register it with WithPolicy)", polName)
+		}
+		pol = p
+	}
+	if ch, ok := pol.Strategy.(interface {
+		Check(route string, params []string) error
+	}); ok {
+		if err := ch.Check(pattern, params); err != nil {
+			return fail("policy %q: %v", polName, err)
+		}
+	}
+	rt.strategy = pol.Strategy
+	factory := pol.Balancer
+	if factory == nil {
+		factory = balancer.RoundRobin
+	}
+	rt.bal = factory(append([]balancer.Backend(nil), svc.all...))
+	rt.tracker, _ = rt.bal.(balancer.Tracker)
+
+	hooks := append(append([]Hook(nil), s.shared.hooks...), rs.shared.hooks...)
+	pipe, err := newPipeline(rt, hooks, &rs.in)
+	if err != nil {
+		return fail("%v", err)
+	}
+	rt.pipe = pipe
+
+	var handle httprouter.Handle = rt.serve
+	if mw := append(append([]func(http.Handler) http.Handler(nil), s.shared.mw...), rs.shared.mw...); len(mw) > 0 {
+		var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ps, _ := r.Context().Value(paramsKey{}).(httprouter.Params)
+			rt.serve(w, r, ps)
+		})
+		for i := len(mw) - 1; i >= 0; i-- {
+			h = mw[i](h)
+		}
+		handle = func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+			h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), paramsKey{}, ps)))
+		}
+	}
+	if err := register(g.router, rs.method, pattern, handle); err != nil {
+		return fail("%v", err)
+	}
+	return rt, nil
+}
+
+// register adds a route, turning httprouter's panics on conflicting or
+// duplicate patterns into errors.
+func register(r *httprouter.Router, method, pattern string, h httprouter.Handle) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("route conflict: %v", p)
+		}
+	}()
+	r.Handle(method, pattern, h)
+	return nil
+}

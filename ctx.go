@@ -1,0 +1,197 @@
+package apigate
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"net/url"
+
+	"github.com/julienschmidt/httprouter"
+)
+
+// Ctx is the request as hooks and maps see it: the inbound request head,
+// the outbound headers, path parameters, per-request values and the
+// gateway's shared state. A Ctx is pooled: it is valid only until the hook
+// or map returns, and must not be kept or used from other goroutines.
+type Ctx struct {
+	r       *http.Request
+	ps      httprouter.Params
+	rt      *route
+	header  http.Header // outbound headers
+	vals    []any
+	hdrErr  error
+	upgrade string // allowed upgrade protocol, "" for none
+
+	// set by the body decoder and by maps
+	body        []byte
+	hasBody     bool
+	contentType string
+	rawQuery    string
+	hasQuery    bool
+}
+
+func (c *Ctx) reset() {
+	clear(c.vals)
+	*c = Ctx{vals: c.vals[:0]}
+}
+
+// Request returns the inbound request. Treat it as read-only: change what
+// goes upstream through the Ctx methods.
+func (c *Ctx) Request() *http.Request { return c.r }
+
+// Context returns the request's context, cancelled when the client goes
+// away.
+func (c *Ctx) Context() context.Context { return c.r.Context() }
+
+// Method returns the request method.
+func (c *Ctx) Method() string { return c.r.Method }
+
+// URL returns the inbound request URL. Do not modify it.
+func (c *Ctx) URL() *url.URL { return c.r.URL }
+
+// Path returns the inbound, decoded request path.
+func (c *Ctx) Path() string { return c.r.URL.Path }
+
+// Route returns the matched route's full pattern, such as
+// "/api/items/:id".
+func (c *Ctx) Route() string { return c.rt.pattern }
+
+// Service returns the logical name of the route's service.
+func (c *Ctx) Service() string { return c.rt.svc.name }
+
+// Param returns the decoded value of the path parameter name, "" if the
+// route has none by that name.
+func (c *Ctx) Param(name string) string {
+	v := c.ps.ByName(name)
+	if u, err := url.PathUnescape(v); err == nil {
+		return u
+	}
+	return v
+}
+
+// Header returns the first value of the outbound header key, as hooks
+// have left it so far.
+func (c *Ctx) Header(key string) string { return c.header.Get(key) }
+
+// HeaderValues returns all values of the outbound header key. Do not
+// modify the slice.
+func (c *Ctx) HeaderValues(key string) []string {
+	return c.header.Values(key)
+}
+
+// SetHeader sets the outbound header key to value. A key or value that is
+// not valid in HTTP/1.1 (a value with CR or LF, say) is refused: SetHeader
+// returns an error and the request fails with 400 "invalid_header" even if
+// the hook ignores the error.
+func (c *Ctx) SetHeader(key, value string) error {
+	if err := c.checkHeader(key, value); err != nil {
+		return err
+	}
+	c.header.Set(key, value)
+	return nil
+}
+
+// AddHeader adds value to the outbound header key; invalid input is
+// refused as by [Ctx.SetHeader].
+func (c *Ctx) AddHeader(key, value string) error {
+	if err := c.checkHeader(key, value); err != nil {
+		return err
+	}
+	c.header.Add(key, value)
+	return nil
+}
+
+// SetHeaderIfAbsent sets the outbound header key to value unless it is
+// already present; invalid input is refused as by [Ctx.SetHeader].
+func (c *Ctx) SetHeaderIfAbsent(key, value string) error {
+	if err := c.checkHeader(key, value); err != nil {
+		return err
+	}
+	k := textproto.CanonicalMIMEHeaderKey(key)
+	if _, ok := c.header[k]; !ok {
+		c.header[k] = []string{value}
+	}
+	return nil
+}
+
+// DelHeader removes the outbound header key.
+func (c *Ctx) DelHeader(key string) { c.header.Del(key) }
+
+func (c *Ctx) checkHeader(key, value string) error {
+	var err error
+	switch {
+	case !validHeaderName(key):
+		err = fmt.Errorf("apigate: invalid header name %q", key)
+	case !validHeaderValue(value):
+		err = fmt.Errorf("apigate: invalid value for header %q", key)
+	default:
+		return nil
+	}
+	e := &Error{Status: http.StatusBadRequest, Code: CodeInvalidHeader, Message: "invalid header", Err: err}
+	if c.hdrErr == nil {
+		c.hdrErr = e
+	}
+	return e
+}
+
+// Set stores v as the request's value of type T, replacing an earlier
+// one; later hooks and the map read it with [Value].
+func Set[T any](c *Ctx, v T) {
+	for i, x := range c.vals {
+		if _, ok := x.(T); ok {
+			c.vals[i] = v
+			return
+		}
+	}
+	c.vals = append(c.vals, v)
+}
+
+// Value returns the request's value of type T stored with [Set] (or by a
+// typed input such as [Path]), and whether there is one.
+func Value[T any](c *Ctx) (T, bool) {
+	for _, x := range c.vals {
+		if v, ok := x.(T); ok {
+			return v, true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
+// State returns the gateway's shared value of type T registered with
+// [WithState], or the zero T when none was registered. It does not copy
+// what a registered pointer points to.
+func State[T any](c *Ctx) T {
+	for _, x := range c.rt.gw.states {
+		if v, ok := x.(T); ok {
+			return v
+		}
+	}
+	var zero T
+	return zero
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || c == ':' || c == '(' || c == ')' || c == ',' || c == '/' ||
+			c == ';' || c == '<' || c == '=' || c == '>' || c == '?' || c == '@' || c == '[' ||
+			c == '\\' || c == ']' || c == '{' || c == '}' || c == '"' {
+			return false
+		}
+	}
+	return true
+}
+
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,65 @@
+package hop
+
+import (
+	"net/http"
+	"reflect"
+	"testing"
+)
+
+func TestRemove(t *testing.T) {
+	h := http.Header{
+		"Connection":          {"keep-alive, x-secret", "Upgrade"},
+		"Proxy-Connection":    {"keep-alive"},
+		"Keep-Alive":          {"timeout=5"},
+		"Proxy-Authorization": {"Basic x"},
+		"Te":                  {"trailers"},
+		"Trailer":             {"X-T"},
+		"Transfer-Encoding":   {"chunked"},
+		"Upgrade":             {"websocket"},
+		"X-Secret":            {"s"},
+		"X-Keep":              {"k"},
+		"Authorization":       {"Bearer t"},
+	}
+	Remove(h)
+	want := http.Header{"X-Keep": {"k"}, "Authorization": {"Bearer t"}}
+	if !reflect.DeepEqual(h, want) {
+		t.Errorf("after Remove = %v, want %v", h, want)
+	}
+}
+
+func TestUpgradeType(t *testing.T) {
+	tests := []struct {
+		h    http.Header
+		want string
+	}{
+		{http.Header{"Connection": {"Upgrade"}, "Upgrade": {"WebSocket"}}, "websocket"},
+		{http.Header{"Connection": {"keep-alive, upgrade"}, "Upgrade": {"h2c"}}, "h2c"},
+		{http.Header{"Upgrade": {"websocket"}}, ""},
+		{http.Header{}, ""},
+	}
+	for _, tt := range tests {
+		if got := UpgradeType(tt.h); got != tt.want {
+			t.Errorf("UpgradeType(%v) = %q, want %q", tt.h, got, tt.want)
+		}
+	}
+}
+
+func TestTE(t *testing.T) {
+	if !TE(http.Header{"Te": {"gzip, Trailers"}}) {
+		t.Error("TE(trailers) = false")
+	}
+	if TE(http.Header{"Te": {"gzip"}}) {
+		t.Error("TE(gzip) = true")
+	}
+}
+
+func TestRemoveAllocs(t *testing.T) {
+	h := http.Header{"Connection": {"Keep-Alive"}, "X-A": {"1"}}
+	n := testing.AllocsPerRun(100, func() {
+		h["Connection"] = []string{"Keep-Alive"}
+		Remove(h)
+	})
+	if n > 1 { // the slice literal above
+		t.Errorf("Remove allocs = %v, want <= 1", n)
+	}
+}

@@ -1,0 +1,34 @@
+package observe
+
+import "strconv"
+
+// kindNames holds the stable names of the kinds, indexed by Kind.
+var kindNames = [...]string{
+	RequestStarted:    "request_started",
+	BackendSelected:   "backend_selected",
+	PipelineFailed:    "pipeline_failed",
+	DispatchFailed:    "dispatch_failed",
+	UpstreamSucceeded: "upstream_succeeded",
+	UpstreamFailed:    "upstream_failed",
+}
+
+// String returns the kind's stable lower_snake name, such as
+// "request_started", or "kind(N)" for a value that names no event. The
+// names are part of the API: log pipelines and dashboards may match them.
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Terminal reports whether k ends a request: every request that started
+// yields exactly one terminal event ([PipelineFailed], [DispatchFailed],
+// [UpstreamSucceeded] or [UpstreamFailed]).
+func (k Kind) Terminal() bool {
+	switch k {
+	case PipelineFailed, DispatchFailed, UpstreamSucceeded, UpstreamFailed:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,208 @@
+package observe
+
+import (
+	"context"
+	"log/slog"
+)
+
+// Attribute keys of the records the [Slog] observer writes. They are
+// stable: log pipelines and alerts may match them. Record messages are for
+// people and may change; match [KeyEvent] instead.
+const (
+	// KeyEvent holds the event kind's name ([Kind.String]), a string.
+	KeyEvent = "event"
+	// KeyService holds the service name, a string.
+	KeyService = "service"
+	// KeyRoute holds the route pattern (not the request path), a string.
+	KeyRoute = "route"
+	// KeyMethod holds the request method, a string.
+	KeyMethod = "method"
+	// KeyPath holds the request's URL path, without the query string, a
+	// string.
+	KeyPath = "path"
+	// KeyBackend holds the chosen backend's index, an int; absent when no
+	// backend was chosen.
+	KeyBackend = "backend"
+	// KeyAddr holds the chosen backend's URL without user information, a
+	// string; absent when no backend was chosen.
+	KeyAddr = "addr"
+	// KeyStatus holds the HTTP status, an int; absent when zero.
+	KeyStatus = "status"
+	// KeyCode holds the stable error code, a string; absent on success.
+	KeyCode = "code"
+	// KeyLatency holds the upstream latency, a time.Duration; present on
+	// upstream events only.
+	KeyLatency = "latency"
+	// KeyError holds the underlying error; absent when there is none.
+	KeyError = "error"
+)
+
+// SlogOptions tunes the observer [NewSlog] builds. The zero value gives the
+// defaults documented on each field. Levels are read on every event, so a
+// [slog.LevelVar] changes them at run time.
+type SlogOptions struct {
+	// Progress is the level of RequestStarted and BackendSelected records,
+	// and of events of kinds this version does not know. Nil means
+	// slog.LevelDebug.
+	Progress slog.Leveler
+	// Success is the level of UpstreamSucceeded records whose status is
+	// below 500. Nil means slog.LevelDebug; set slog.LevelInfo for an
+	// access log.
+	Success slog.Leveler
+	// ClientError is the level of failures whose status is below 500: a
+	// request rejected by a hook, decoder or map (4xx), or a client that
+	// went away (499). Nil means slog.LevelInfo.
+	ClientError slog.Leveler
+	// ServerError is the level of failures and upstream responses whose
+	// status is 500 or above (no backend, refused, timed out, upstream
+	// 5xx), and of dispatch and upstream failures without a status. Nil
+	// means slog.LevelWarn. The gateway never logs at Error on its own: a
+	// failing upstream is not a gateway bug.
+	ServerError slog.Leveler
+	// OmitProgress drops RequestStarted and BackendSelected records
+	// whatever the logger's level, leaving one record per request.
+	OmitProgress bool
+}
+
+// Slog returns an [Observer] that writes one record per event through
+// logger, with the default [SlogOptions]: RequestStarted, BackendSelected
+// and successful upstream responses at Debug, client-side failures (4xx,
+// 499) at Info, server-side failures and upstream 5xx at Warn. It is
+// NewSlog(logger, SlogOptions{}).
+func Slog(logger *slog.Logger) Observer {
+	return NewSlog(logger, SlogOptions{})
+}
+
+// NewSlog returns an [Observer] that writes one record per event through
+// logger, at the levels opts sets. It uses logger only, never the
+// default logger; a nil logger yields an observer that writes nothing.
+//
+// Each record carries the attributes named by the Key constants ([KeyEvent],
+// [KeyService], [KeyRoute], ...), as typed values. Header values, query
+// strings and bodies are never logged: they may carry secrets. The error is
+// logged as the value itself, so an error type that implements
+// [slog.LogValuer] can redact its own text.
+//
+// The observer asks the handler whether the record's level is enabled
+// before it builds anything: a disabled level costs a level lookup and one
+// Enabled call, and allocates nothing. The observer is safe for concurrent
+// use if the handler is. Records are written with [slog.Logger.LogAttrs];
+// a handler that adds the source position reports this package's observer,
+// not the gateway code that emitted the event.
+func NewSlog(logger *slog.Logger, opts SlogOptions) Observer {
+	o := &slogObserver{
+		logger:       logger,
+		progress:     orLevel(opts.Progress, slog.LevelDebug),
+		success:      orLevel(opts.Success, slog.LevelDebug),
+		clientError:  orLevel(opts.ClientError, slog.LevelInfo),
+		serverError:  orLevel(opts.ServerError, slog.LevelWarn),
+		omitProgress: opts.OmitProgress,
+	}
+	if logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// orLevel returns l, or def when l is nil.
+func orLevel(l slog.Leveler, def slog.Level) slog.Leveler {
+	if l == nil {
+		return def
+	}
+	return l
+}
+
+// slogObserver is the Observer built by NewSlog. Its fields are set once.
+type slogObserver struct {
+	logger                                      *slog.Logger
+	progress, success, clientError, serverError slog.Leveler
+	omitProgress                                bool
+}
+
+// maxAttrs is the largest number of attributes one record carries.
+const maxAttrs = 11
+
+// Observe writes e as one record if its level is enabled.
+func (o *slogObserver) Observe(ctx context.Context, e Event) {
+	level, ok := o.level(e)
+	if !ok {
+		return
+	}
+	if !o.logger.Enabled(ctx, level) {
+		return
+	}
+	var buf [maxAttrs]slog.Attr
+	attrs := append(buf[:0],
+		slog.String(KeyEvent, e.Kind.String()),
+		slog.String(KeyService, e.Service),
+		slog.String(KeyRoute, e.Route),
+		slog.String(KeyMethod, e.Method),
+	)
+	if e.Request != nil && e.Request.URL != nil {
+		attrs = append(attrs, slog.String(KeyPath, e.Request.URL.Path))
+	}
+	if e.Backend >= 0 {
+		attrs = append(attrs, slog.Int(KeyBackend, e.Backend))
+	}
+	if e.Addr != "" {
+		attrs = append(attrs, slog.String(KeyAddr, redactAddr(e.Addr)))
+	}
+	if e.Status != 0 {
+		attrs = append(attrs, slog.Int(KeyStatus, e.Status))
+	}
+	if e.Code != "" {
+		attrs = append(attrs, slog.String(KeyCode, e.Code))
+	}
+	if e.Kind == UpstreamSucceeded || e.Kind == UpstreamFailed {
+		attrs = append(attrs, slog.Duration(KeyLatency, e.Latency))
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.Any(KeyError, e.Err))
+	}
+	o.logger.LogAttrs(ctx, level, message(e.Kind), attrs...)
+}
+
+// level returns the level of e's record, and false when e is not logged.
+func (o *slogObserver) level(e Event) (slog.Level, bool) {
+	switch e.Kind {
+	case UpstreamSucceeded:
+		if e.Status >= 500 {
+			return o.serverError.Level(), true
+		}
+		return o.success.Level(), true
+	case PipelineFailed:
+		if e.Status >= 500 {
+			return o.serverError.Level(), true
+		}
+		return o.clientError.Level(), true
+	case DispatchFailed, UpstreamFailed:
+		if e.Status != 0 && e.Status < 500 {
+			return o.clientError.Level(), true
+		}
+		return o.serverError.Level(), true
+	default: // RequestStarted, BackendSelected, unknown kinds
+		if o.omitProgress {
+			return 0, false
+		}
+		return o.progress.Level(), true
+	}
+}
+
+// message returns the record message for kind k.
+func message(k Kind) string {
+	switch k {
+	case RequestStarted:
+		return "request started"
+	case BackendSelected:
+		return "backend selected"
+	case PipelineFailed:
+		return "pipeline failed"
+	case DispatchFailed:
+		return "no backend available"
+	case UpstreamSucceeded:
+		return "upstream responded"
+	case UpstreamFailed:
+		return "upstream failed"
+	}
+	return "event"
+}

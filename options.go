@@ -1,0 +1,208 @@
+package apigate
+
+import (
+	"fmt"
+	"net/http"
+	"net/netip"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/apigate-go/apigate/observe"
+	"github.com/apigate-go/apigate/policy"
+)
+
+// Option configures a [Gateway] built by [New].
+type Option interface {
+	applyGateway(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) applyGateway(c *config) { f(c) }
+
+// Defaults used by [New] when no option says otherwise.
+const (
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultBodyLimit      = 2 << 20
+)
+
+type mount struct {
+	svc  *ServiceSpec
+	urls []string
+}
+
+// config is the gateway's configuration as given to New.
+type config struct {
+	mounts        []mount
+	backends      map[string][]string
+	policies      map[string]policy.Policy
+	defaultPolicy string
+	states        []any
+	timeout       time.Duration
+	bodyLimit     int64
+	upstream      UpstreamOptions
+	transport     http.RoundTripper
+	trusted       []netip.Prefix
+	preserveHost  bool
+	upgrades      []string
+	renderer      ErrorRenderer
+	observer      observe.Observer
+	mw            []func(http.Handler) http.Handler
+	errs          []error
+}
+
+// Mount adds a service to the gateway with its backends' base URLs
+// ("http://10.0.0.1:8080", optionally with a base path that every
+// upstream path is joined to). Without URLs, the backends come from
+// [Backends] registered under the service's name.
+func Mount(svc *ServiceSpec, urls ...string) Option {
+	urls = append([]string(nil), urls...)
+	return optionFunc(func(c *config) {
+		if svc == nil {
+			c.errs = append(c.errs, fmt.Errorf("apigate: Mount of a nil service"))
+			return
+		}
+		c.mounts = append(c.mounts, mount{svc: svc, urls: urls})
+	})
+}
+
+// Backends registers backend URLs for the service named name (see [Name]),
+// for services mounted with [Mount] without URLs.
+func Backends(name string, urls ...string) Option {
+	urls = append([]string(nil), urls...)
+	return optionFunc(func(c *config) {
+		if c.backends == nil {
+			c.backends = map[string][]string{}
+		}
+		c.backends[name] = append(c.backends[name], urls...)
+	})
+}
+
+// WithPolicy registers a policy under name, for [Policy] and
+// [WithDefaultPolicy]. Each route that uses it gets its own balancer state.
+func WithPolicy(name string, p policy.Policy) Option {
+	return optionFunc(func(c *config) {
+		if c.policies == nil {
+			c.policies = map[string]policy.Policy{}
+		}
+		if _, dup := c.policies[name]; dup {
+			c.errs = append(c.errs, fmt.Errorf("apigate: policy %q registered twice", name))
+		}
+		c.policies[name] = p
+	})
+}
+
+// WithDefaultPolicy names the policy for routes and services that do not
+// choose one. Without it they use round-robin.
+func WithDefaultPolicy(name string) Option {
+	return optionFunc(func(c *config) { c.defaultPolicy = name })
+}
+
+// WithState registers a shared value (a client, a cache, configuration)
+// that hooks and maps read by type with [State]. Register pointers to
+// share without copying. Two values of the same type are an error.
+func WithState(v any) Option {
+	return optionFunc(func(c *config) {
+		if v == nil {
+			c.errs = append(c.errs, fmt.Errorf("apigate: WithState(nil)"))
+			return
+		}
+		for _, s := range c.states {
+			if reflect.TypeOf(s) == reflect.TypeOf(v) {
+				c.errs = append(c.errs, fmt.Errorf("apigate: WithState: a %T is registered twice", v))
+				return
+			}
+		}
+		c.states = append(c.states, v)
+	})
+}
+
+// WithRequestTimeout bounds each upstream exchange, from sending the
+// request to the end of the response body (default 30s; 0 disables).
+// Past it the client gets 504 if no response has started, and a cut
+// stream otherwise. [Timeout] overrides it per service or route.
+func WithRequestTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.timeout = d })
+}
+
+// WithBodyLimit sets the largest body a JSON or form route reads (default
+// 2 MiB); [BodyLimit] overrides it per service or route.
+func WithBodyLimit(n int64) Option {
+	return optionFunc(func(c *config) { c.bodyLimit = n })
+}
+
+// WithUpstream tunes the http.Transport the gateway builds for upstream
+// requests. It is ignored when [WithRoundTripper] replaces the transport.
+func WithUpstream(o UpstreamOptions) Option {
+	return optionFunc(func(c *config) { c.upstream = o })
+}
+
+// WithRoundTripper replaces the upstream transport entirely. The gateway
+// still sets timeouts through the request context.
+func WithRoundTripper(rt http.RoundTripper) Option {
+	return optionFunc(func(c *config) { c.transport = rt })
+}
+
+// WithTrustedProxies lists the proxies (CIDRs or single addresses) whose
+// Forwarded and X-Forwarded-* headers the gateway keeps: for a request
+// from one of them it appends the peer to X-Forwarded-For and keeps
+// X-Forwarded-Host and X-Forwarded-Proto. From anyone else those headers
+// are replaced, so a client cannot spoof its address.
+func WithTrustedProxies(cidrs ...string) Option {
+	return optionFunc(func(c *config) {
+		for _, s := range cidrs {
+			var p netip.Prefix
+			var err error
+			if strings.Contains(s, "/") {
+				p, err = netip.ParsePrefix(s)
+			} else {
+				var a netip.Addr
+				a, err = netip.ParseAddr(s)
+				p = netip.PrefixFrom(a, a.BitLen())
+			}
+			if err != nil {
+				c.errs = append(c.errs, fmt.Errorf("apigate: trusted proxy %q: %w", s, err))
+				continue
+			}
+			c.trusted = append(c.trusted, p.Masked())
+		}
+	})
+}
+
+// WithPreserveHost forwards the client's Host header instead of the
+// backend's host.
+func WithPreserveHost() Option {
+	return optionFunc(func(c *config) { c.preserveHost = true })
+}
+
+// WithUpgrades sets the protocols a client may upgrade to through the
+// gateway (101 Switching Protocols), case-insensitively. The default is
+// "websocket". Upgrade requests for other protocols are forwarded as
+// ordinary requests without their Upgrade header; "h2c" is never allowed,
+// since it would let a client bypass routing.
+func WithUpgrades(protocols ...string) Option {
+	return optionFunc(func(c *config) {
+		c.upgrades = c.upgrades[:0:0]
+		for _, p := range protocols {
+			p = strings.ToLower(p)
+			if p == "h2c" {
+				c.errs = append(c.errs, fmt.Errorf("apigate: WithUpgrades: h2c cannot be allowed"))
+				continue
+			}
+			c.upgrades = append(c.upgrades, p)
+		}
+	})
+}
+
+// WithErrorRenderer sets how every error the gateway sends is written (the
+// default is [TextErrors]; [JSONErrors] writes a JSON envelope).
+func WithErrorRenderer(r ErrorRenderer) Option {
+	return optionFunc(func(c *config) { c.renderer = r })
+}
+
+// WithObserver sets the observer of runtime events (see package
+// observe). Without one, observation costs a nil check.
+func WithObserver(o observe.Observer) Option {
+	return optionFunc(func(c *config) { c.observer = o })
+}

@@ -1,0 +1,347 @@
+package apigate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/apigate-go/apigate/balancer"
+	"github.com/apigate-go/apigate/internal/hop"
+	"github.com/apigate-go/apigate/internal/rewrite"
+	"github.com/apigate-go/apigate/observe"
+	"github.com/apigate-go/apigate/policy"
+	"github.com/julienschmidt/httprouter"
+)
+
+// serve is the route's httprouter handle.
+func (rt *route) serve(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	if rt.gw.obs != nil {
+		rt.gw.emit(r, rt, observe.Event{Kind: observe.RequestStarted, Backend: -1})
+	}
+	if rt.pipe == nil {
+		rt.forward(w, r, ps, nil)
+		return
+	}
+	rt.pipe.run(w, r, ps)
+}
+
+// upstreamPath is the escaped path sent upstream, before the backend's
+// base path: the filled To template, or the request path without the
+// service prefix.
+func (rt *route) upstreamPath(r *http.Request, ps httprouter.Params) string {
+	if rt.tmpl != nil {
+		return rt.tmpl.Fill(ps)
+	}
+	p := routePath(r)[rt.strip:]
+	if p == "" {
+		return "/"
+	}
+	return p
+}
+
+// forward sends the request to a backend and streams the response back.
+// c carries what hooks and maps changed; nil for passthrough routes.
+func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.Params, c *Ctx) {
+	g := rt.gw
+	up := rt.upstreamPath(r, ps)
+	if err := rewrite.Check(up); err != nil {
+		g.fail(w, r, rt, &Error{Status: http.StatusBadRequest, Code: CodeInvalidPath, Message: "invalid path", Err: err})
+		return
+	}
+
+	cands, key := rt.svc.all, ""
+	if rt.strategy != nil {
+		cands, key = rt.strategy.Select(policy.Request{HTTP: r, Service: rt.svc.name, Route: rt.pattern, Params: ps, Backends: rt.svc.all})
+	}
+	i := rt.bal.Pick(cands, key)
+	if i < 0 || i >= len(cands) {
+		g.fail(w, r, rt, &Error{Status: http.StatusServiceUnavailable, Code: CodeNoBackend, Message: "no backend available"})
+		return
+	}
+	b := cands[i]
+	be := &rt.svc.backends[b.Index]
+
+	var h http.Header
+	var upType string
+	if c != nil {
+		h, upType = c.header, c.upgrade
+	} else {
+		h, upType = g.outHeader(r)
+	}
+
+	ctx := r.Context()
+	if rt.timeout > 0 && upType == "" {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, rt.timeout)
+		defer cancel()
+	}
+	out := r.WithContext(ctx)
+	full := rewrite.Join(be.base, up)
+	u := &url.URL{Scheme: be.scheme, Host: be.host, Path: full, RawQuery: r.URL.RawQuery}
+	if strings.IndexByte(full, '%') >= 0 {
+		p, err := url.PathUnescape(full)
+		if err != nil {
+			g.fail(w, r, rt, &Error{Status: http.StatusBadRequest, Code: CodeInvalidPath, Message: "invalid path", Err: err})
+			return
+		}
+		u.Path, u.RawPath = p, full
+	}
+	out.URL = u
+	out.Header = h
+	out.RequestURI = ""
+	out.Close = false
+	if !g.preserveHost {
+		out.Host = ""
+	}
+	if r.ContentLength == 0 {
+		out.Body = nil
+	}
+	if c != nil {
+		if c.hasQuery {
+			u.RawQuery = c.rawQuery
+		}
+		if c.hasBody {
+			out.Body = io.NopCloser(bytes.NewReader(c.body))
+			out.ContentLength = int64(len(c.body))
+			out.TransferEncoding = nil
+			out.GetBody = nil
+			delete(h, "Content-Length")
+			if c.contentType != "" {
+				h["Content-Type"] = []string{c.contentType}
+			}
+		}
+	}
+
+	if g.obs != nil {
+		g.emit(r, rt, observe.Event{Kind: observe.BackendSelected, Backend: b.Index, Addr: b.Addr})
+	}
+	var start time.Time
+	if rt.tracker != nil || g.obs != nil {
+		start = time.Now()
+	}
+	if rt.tracker != nil {
+		rt.tracker.Start(b.Index)
+	}
+	res, err := g.transport.RoundTrip(out)
+	var lat time.Duration
+	if !start.IsZero() {
+		lat = time.Since(start)
+	}
+	if err != nil {
+		e := upstreamError(r, ctx, err)
+		if rt.tracker != nil {
+			rt.tracker.Done(b.Index, balancer.Result{Latency: lat, Err: err})
+		}
+		if g.obs != nil {
+			g.emit(r, rt, observe.Event{Kind: observe.UpstreamFailed, Backend: b.Index, Addr: b.Addr, Status: e.Status, Code: e.Code, Latency: lat, Err: err})
+		}
+		if e.Status != StatusClientClosedRequest {
+			g.renderer(w, r, e)
+		}
+		return
+	}
+	if rt.tracker != nil {
+		defer rt.tracker.Done(b.Index, balancer.Result{Status: res.StatusCode, Latency: lat})
+	}
+	if g.obs != nil {
+		g.emit(r, rt, observe.Event{Kind: observe.UpstreamSucceeded, Backend: b.Index, Addr: b.Addr, Status: res.StatusCode, Latency: lat})
+	}
+	if res.StatusCode == http.StatusSwitchingProtocols {
+		g.switchProtocols(w, r, upType, res)
+		return
+	}
+	g.respond(w, r, res)
+}
+
+// respond streams an upstream response to the client.
+func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, res *http.Response) {
+	defer res.Body.Close()
+	hop.Remove(res.Header)
+	dst := w.Header()
+	for k, vv := range res.Header {
+		if old, ok := dst[k]; ok {
+			dst[k] = append(old, vv...)
+		} else {
+			dst[k] = vv
+		}
+	}
+	announced := len(res.Trailer)
+	if n := announced; n > 0 {
+		keys := make([]string, 0, n)
+		for k := range res.Trailer {
+			keys = append(keys, k)
+		}
+		dst["Trailer"] = []string{strings.Join(keys, ", ")}
+	}
+	w.WriteHeader(res.StatusCode)
+
+	var rc *http.ResponseController
+	if res.ContentLength == -1 || isEventStream(res.Header) {
+		rc = http.NewResponseController(w)
+		rc.Flush()
+	}
+	if readErr := g.copyBody(w, res.Body, rc); readErr != nil && r.Context().Err() == nil {
+		// The upstream broke mid-body: abort the client connection so it
+		// sees a cut stream, not a clean end.
+		panic(http.ErrAbortHandler)
+	}
+	// Trailers announced before the body are set as they are; any that
+	// arrived unannounced go out with the TrailerPrefix.
+	if len(res.Trailer) == announced {
+		for k, vv := range res.Trailer {
+			dst[k] = vv
+		}
+		return
+	}
+	for k, vv := range res.Trailer {
+		dst[http.TrailerPrefix+k] = vv
+	}
+}
+
+// copyBody copies src to w with a pooled buffer, flushing after each write
+// when rc is set. It returns the read error, if any; a failed write means
+// the client is gone and ends the copy quietly.
+func (g *Gateway) copyBody(w io.Writer, src io.Reader, rc *http.ResponseController) error {
+	bp := g.bufPool.Get().(*[]byte)
+	defer g.bufPool.Put(bp)
+	buf := *bp
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return nil
+			}
+			if rc != nil {
+				if rc.Flush() != nil {
+					return nil
+				}
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func isEventStream(h http.Header) bool {
+	ct := h.Get("Content-Type")
+	return len(ct) >= 17 && strings.EqualFold(ct[:17], "text/event-stream")
+}
+
+// upstreamError maps a transport failure to the client-facing error.
+func upstreamError(r *http.Request, ctx context.Context, err error) *Error {
+	if r.Context().Err() != nil {
+		return &Error{Status: StatusClientClosedRequest, Code: CodeClientClosed, Message: "client closed request", Err: err}
+	}
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || errors.As(err, &ne) && ne.Timeout() {
+		return &Error{Status: http.StatusGatewayTimeout, Code: CodeUpstreamTimeout, Message: "upstream timed out", Err: err}
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return &Error{Status: http.StatusBadGateway, Code: CodeUpstreamUnavailable, Message: "upstream unavailable", Err: err}
+	}
+	return &Error{Status: http.StatusBadGateway, Code: CodeBadGateway, Message: "bad gateway", Err: err}
+}
+
+// outHeader returns the outbound copy of the request headers with the
+// framework's invariants applied: hop-by-hop headers removed, an allowed
+// upgrade reinstated, forwarding headers set. It also returns the allowed
+// upgrade protocol, "" for none.
+func (g *Gateway) outHeader(r *http.Request) (http.Header, string) {
+	in := r.Header
+	nv := 0
+	for _, vv := range in {
+		nv += len(vv)
+	}
+	// One backing array for every value, plus the three forwarding
+	// headers' values.
+	sv := make([]string, nv+3)
+	h := make(http.Header, len(in)+3)
+	for k, vv := range in {
+		if vv == nil {
+			h[k] = nil
+			continue
+		}
+		n := copy(sv, vv)
+		h[k] = sv[:n:n]
+		sv = sv[n:]
+	}
+	upType := hop.UpgradeType(in)
+	if upType != "" && !contains(g.upgrades, upType) {
+		upType = ""
+	}
+	te := hop.TE(in)
+	hop.Remove(h)
+	if te {
+		h["Te"] = []string{"trailers"}
+	}
+	if upType != "" {
+		h["Connection"] = []string{"Upgrade"}
+		h["Upgrade"] = []string{in.Get("Upgrade")}
+	}
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = nil // keep Go's default User-Agent out
+	}
+	g.forwarded(h, r, sv)
+	return h, upType
+}
+
+// forwarded sets X-Forwarded-For, -Host and -Proto, keeping incoming ones
+// only from trusted proxies. spare has room for three values.
+func (g *Gateway) forwarded(h http.Header, r *http.Request, spare []string) {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = ""
+	}
+	trusted := len(g.trusted) > 0 && g.isTrusted(ip)
+	if !trusted {
+		delete(h, "Forwarded")
+		delete(h, "X-Forwarded-For")
+		delete(h, "X-Forwarded-Host")
+		delete(h, "X-Forwarded-Proto")
+	}
+	if ip != "" {
+		xff := ip
+		if prior, ok := h["X-Forwarded-For"]; ok && trusted {
+			xff = strings.Join(prior, ", ") + ", " + ip
+		}
+		spare[0] = xff
+		h["X-Forwarded-For"] = spare[0:1:1]
+	}
+	if _, ok := h["X-Forwarded-Host"]; !ok && r.Host != "" {
+		spare[1] = r.Host
+		h["X-Forwarded-Host"] = spare[1:2:2]
+	}
+	if _, ok := h["X-Forwarded-Proto"]; !ok {
+		spare[2] = "http"
+		if r.TLS != nil {
+			spare[2] = "https"
+		}
+		h["X-Forwarded-Proto"] = spare[2:3:3]
+	}
+}
+
+func (g *Gateway) isTrusted(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range g.trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
