@@ -267,7 +267,7 @@ func (g *Gateway) outHeader(r *http.Request) (http.Header, string) {
 	// One backing array for every value, plus the three forwarding
 	// headers' values.
 	sv := make([]string, nv+3)
-	h := make(http.Header, len(in)+3)
+	h := make(http.Header, len(in)+4)
 	for k, vv := range in {
 		if vv == nil {
 			h[k] = nil
