@@ -29,6 +29,7 @@ type Ctx struct {
 	contentType string
 	rawQuery    string
 	hasQuery    bool
+	input       any // the decoded input the map reads
 }
 
 func (c *Ctx) reset() {

@@ -1,0 +1,211 @@
+package apigate
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+type authClient struct{ tokens map[string]string }
+
+type user struct{ ID string }
+
+func TestHooks(t *testing.T) {
+	up := newEcho(t)
+	var trail []string
+	auth := func(c *Ctx) error {
+		trail = append(trail, "auth")
+		ac := State[*authClient](c)
+		id, ok := ac.tokens[c.Header("Authorization")]
+		if !ok {
+			return Unauthorized("missing or bad token")
+		}
+		Set(c, user{ID: id})
+		c.DelHeader("Authorization")
+		return c.SetHeader("X-User-Id", id)
+	}
+	inject := func(c *Ctx) error {
+		trail = append(trail, "inject")
+		u, ok := Value[user](c)
+		if !ok {
+			return errors.New("no user")
+		}
+		c.AddHeader("X-Trace", "a")
+		c.AddHeader("X-Trace", "b")
+		c.SetHeaderIfAbsent("X-Tenant", "default")
+		c.SetHeaderIfAbsent("X-Keep", "overwritten?")
+		return c.SetHeader("X-Seen", fmt.Sprintf("%s %s %s %s %s", u.ID, c.Method(), c.Route(), c.Service(), c.Param("id")))
+	}
+	svc := Service("/api", Before(auth),
+		GET("/items/:id", Before(inject)),
+		GET("/bad-header", Before(func(c *Ctx) error { c.SetHeader("X-Evil", "a\r\nInjected: 1"); return nil })),
+		GET("/bad-name", Before(func(c *Ctx) error { return c.SetHeader("Bad Name", "v") })),
+		GET("/plain-error", Before(func(c *Ctx) error { return errors.New("db password is hunter2") })),
+		GET("/wrapped", Before(func(c *Ctx) error { return fmt.Errorf("check: %w", Forbidden("not yours")) })),
+		GET("/custom-json", Before(func(c *Ctx) error {
+			return RespondJSON(http.StatusPaymentRequired, map[string]string{"error": "pay up"})
+		})),
+		GET("/custom", Before(func(c *Ctx) error {
+			return Respond(http.StatusTeapot, http.Header{"X-Custom": {"1"}}, []byte("short and stout"))
+		})),
+	)
+	_, gw := serveGateway(t, Mount(svc, up.URL), WithState(&authClient{tokens: map[string]string{"Bearer good": "u-1"}}))
+
+	req := newReq(t, "GET", gw.URL+"/api/items/a%2Fb", "")
+	req.Header.Set("Authorization", "Bearer good")
+	req.Header.Set("X-Keep", "client")
+	res, body := do(t, req)
+	if res.StatusCode != 200 {
+		t.Fatalf("status %d: %s", res.StatusCode, body)
+	}
+	if got := strings.Join(trail, ","); got != "auth,inject" {
+		t.Errorf("hook order = %s, want auth,inject", got)
+	}
+	h := up.last(t).Header
+	for k, want := range map[string]string{
+		"Authorization": "", "X-User-Id": "u-1", "X-Tenant": "default", "X-Keep": "client",
+		"X-Seen": "u-1 GET /api/items/:id api a/b",
+	} {
+		if got := h.Get(k); got != want {
+			t.Errorf("upstream %s = %q, want %q", k, got, want)
+		}
+	}
+	if got := h.Values("X-Trace"); strings.Join(got, ",") != "a,b" {
+		t.Errorf("X-Trace = %v", got)
+	}
+
+	tests := []struct {
+		path, auth string
+		status     int
+		body       string
+		header     [2]string
+	}{
+		{"/api/items/1", "", 401, "unauthorized: missing or bad token\n", [2]string{}},
+		{"/api/bad-header", "Bearer good", 400, "invalid_header: invalid header\n", [2]string{}},
+		{"/api/bad-name", "Bearer good", 400, "invalid_header: invalid header\n", [2]string{}},
+		{"/api/plain-error", "Bearer good", 500, "internal: internal error\n", [2]string{}},
+		{"/api/wrapped", "Bearer good", 403, "forbidden: not yours\n", [2]string{}},
+		{"/api/custom-json", "Bearer good", 402, `{"error":"pay up"}`, [2]string{"Content-Type", "application/json"}},
+		{"/api/custom", "Bearer good", 418, "short and stout", [2]string{"X-Custom", "1"}},
+	}
+	n := up.count()
+	for _, tt := range tests {
+		trail = nil
+		req := newReq(t, "GET", gw.URL+tt.path, "")
+		if tt.auth != "" {
+			req.Header.Set("Authorization", tt.auth)
+		}
+		res, body := do(t, req)
+		if res.StatusCode != tt.status || body != tt.body {
+			t.Errorf("%s: got %d %q, want %d %q", tt.path, res.StatusCode, body, tt.status, tt.body)
+		}
+		if tt.header[0] != "" && res.Header.Get(tt.header[0]) != tt.header[1] {
+			t.Errorf("%s: header %s = %q, want %q", tt.path, tt.header[0], res.Header.Get(tt.header[0]), tt.header[1])
+		}
+		if tt.status == 401 && strings.Join(trail, ",") != "auth" {
+			t.Errorf("chain went on after the first error: %v", trail)
+		}
+	}
+	if up.count() != n {
+		t.Errorf("rejected requests reached the upstream")
+	}
+}
+
+func TestErrorModel(t *testing.T) {
+	tests := []struct {
+		err    *Error
+		status int
+		code   string
+	}{
+		{BadRequest("m"), 400, CodeBadRequest},
+		{Unauthorized("m"), 401, CodeUnauthorized},
+		{Forbidden("m"), 403, CodeForbidden},
+		{NotFound("m"), 404, CodeNotFound},
+		{PayloadTooLarge("m"), 413, CodePayloadTooLarge},
+		{UnsupportedMediaType("m"), 415, CodeUnsupportedMediaType},
+		{Unprocessable("m"), 422, CodeValidationFailed},
+		{TooManyRequests("m"), 429, CodeTooManyRequests},
+		{Internal("m"), 500, CodeInternal},
+		{BadGateway("m"), 502, CodeBadGateway},
+		{GatewayTimeout("m"), 504, CodeUpstreamTimeout},
+	}
+	for _, tt := range tests {
+		if tt.err.Status != tt.status || tt.err.Code != tt.code || tt.err.Message != "m" {
+			t.Errorf("%+v, want status %d code %s", tt.err, tt.status, tt.code)
+		}
+		wrapped := fmt.Errorf("ctx: %w", tt.err)
+		var e *Error
+		if !errors.As(wrapped, &e) || e != tt.err {
+			t.Errorf("errors.As through wrapping failed for %v", tt.err)
+		}
+	}
+	cause := errors.New("cause")
+	e := &Error{Status: 502, Code: "x", Message: "m", Err: cause}
+	if !errors.Is(e, cause) {
+		t.Error("errors.Is(e, cause) = false")
+	}
+	if got := Internal("m").WithDetail("row %d", 7).Error(); got != "apigate: internal: m (row 7)" {
+		t.Errorf("Error() = %q", got)
+	}
+	// A status outside 4xx/5xx is served as 500.
+	if e, _ := asError(&Error{Status: 200, Code: "c", Message: "m"}); e.Status != 500 {
+		t.Errorf("status 200 error rendered as %d", e.Status)
+	}
+}
+
+func TestMapErrorsAndCustomResponse(t *testing.T) {
+	up := newEcho(t)
+	mapper := func(c *Ctx, in lookupIn) (lookupOut, error) {
+		switch in.Q {
+		case "deny":
+			return lookupOut{}, Forbidden("no lookups for you")
+		case "custom":
+			return lookupOut{}, RespondJSON(http.StatusAccepted, map[string]int{"queued": 1})
+		case "boom":
+			return lookupOut{}, errors.New("secret internals")
+		}
+		return lookupOut{Query: in.Q}, nil
+	}
+	_, gw := serveGateway(t, Mount(Service("/", POST("/l", JSON[lookupIn](), Map(mapper))), up.URL), WithErrorRenderer(JSONErrors))
+	for _, tt := range []struct {
+		q      string
+		status int
+		body   string
+	}{
+		{"deny", 403, `{"error":{"code":"forbidden","message":"no lookups for you"}}` + "\n"},
+		{"custom", 202, `{"queued":1}`},
+		{"boom", 500, `{"error":{"code":"internal","message":"internal error"}}` + "\n"},
+	} {
+		req := newReq(t, "POST", gw.URL+"/l", `{"q":"`+tt.q+`"}`)
+		req.Header.Set("Content-Type", "application/json")
+		res, body := do(t, req)
+		if res.StatusCode != tt.status || body != tt.body {
+			t.Errorf("%s: got %d %q, want %d %q", tt.q, res.StatusCode, body, tt.status, tt.body)
+		}
+	}
+	if up.count() != 0 {
+		t.Errorf("upstream reached")
+	}
+}
+
+func TestStateAndSetReplace(t *testing.T) {
+	up := newEcho(t)
+	type cfg struct{ Name string }
+	hook := func(c *Ctx) error {
+		Set(c, 1)
+		Set(c, 2) // replaces
+		v, _ := Value[int](c)
+		_, missing := Value[string](c)
+		return c.SetHeader("X-V", fmt.Sprintf("%d %v %s %v", v, missing, State[cfg](c).Name, State[*authClient](c) == nil))
+	}
+	_, gw := serveGateway(t, Mount(Service("/", GET("/s", Before(hook))), up.URL), WithState(cfg{Name: "prod"}))
+	get(t, gw.URL+"/s")
+	if got := up.last(t).Header.Get("X-V"); got != "2 false prod true" {
+		t.Errorf("X-V = %q", got)
+	}
+	if _, err := New(Mount(Service("/", GET("/s")), up.URL), WithState(cfg{}), WithState(cfg{})); err == nil {
+		t.Error("two states of one type accepted")
+	}
+}
