@@ -106,7 +106,7 @@ func Path[T any]() RouteOption {
 		}
 		for _, n := range plan.Names() {
 			if !contains(b.params, n) {
-				return nil, fmt.Errorf("Path[%v]: field names parameter %q, which the route lacks (it has %v)", t, n, b.params)
+				return nil, fmt.Errorf("path input %v: field names parameter %q, which the route lacks (it has %v)", t, n, b.params)
 			}
 		}
 		return func(c *Ctx) error {

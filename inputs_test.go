@@ -254,7 +254,7 @@ func TestInputConfigErrors(t *testing.T) {
 		{"map with multipart", POST("/x", Multipart(), Map(right)), "Map cannot be combined with Multipart"},
 		{"multipart and map", POST("/x", Map(right), Multipart()), "Map cannot be combined with Multipart"},
 		{"two body modes", POST("/x", JSON[lookupIn](), Form[loginForm]()), "two body modes (JSON and Form)"},
-		{"path field not in route", GET("/x/:id", Path[itemPath]()), `parameter "slug", which the route lacks`},
+		{"path field not in route", GET("/x/:id", Path[itemPath]()), `path input apigate.itemPath: field names parameter "slug", which the route lacks`},
 		{"unsupported field", GET("/x", Query[bad]()), "bad"},
 		{"map query output not struct", GET("/x", Query[pageIn](), Map(func(*Ctx, pageIn) (string, error) { return "", nil })), "Map output"},
 	}

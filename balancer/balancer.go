@@ -23,7 +23,9 @@ type Backend struct {
 	// hashing hashes it, so every replica given the same list agrees.
 	Addr string
 	// Weight is the backend's relative share of traffic; values below 1
-	// count as 1.
+	// count as 1. The built-in balancers read it from the list given to
+	// the [Factory], by Index, so it is configuration: a strategy cannot
+	// change it per request.
 	Weight int
 }
 

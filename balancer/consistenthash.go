@@ -27,10 +27,12 @@ import (
 //   - Adding or removing one of N equal backends moves 1/N of the keys,
 //     the minimum possible, and weights hold exactly in expectation, with
 //     no virtual-node variance and no table to store.
-//   - The price is O(len(candidates)) per pick: a 64-bit mix per candidate,
-//     plus a logarithm when the candidates' weights differ. That is tens of
-//     nanoseconds for a handful of backends and about a microsecond for 64
-//     weighted ones (see the benchmarks).
+//   - The price is O(len(candidates)) per pick: a 64-bit mix per
+//     candidate, plus, when weights differ, a logarithm for the few
+//     candidates (about ln N) that could still win. That is tens of
+//     nanoseconds for a handful of backends and a few hundred for 64 (see
+//     the benchmarks). A ring is O(log N) per pick but has to probe past
+//     every backend missing from the candidates.
 //
 // Keys are hashed with xxhash (XXH64, seed 0) and backends by Addr, with no
 // per-process seed, so every gateway replica given the same backend list
@@ -73,15 +75,7 @@ func (h *consistentHash) Pick(candidates []Backend, key string) int {
 		return h.rot.pick(candidates, h.next.Add(1)-1)
 	}
 	kh := xxhash.Sum64String(key)
-	w0 := weightOf(candidates[0])
-	uniform := true
-	for _, c := range candidates[1:] {
-		if weightOf(c) != w0 {
-			uniform = false
-			break
-		}
-	}
-	if uniform {
+	if h.rot.uniform {
 		// Equal weights: w/-ln(u) is increasing in u, so comparing the
 		// raw hashes ranks candidates exactly like the weighted score,
 		// without floating point.
@@ -94,11 +88,21 @@ func (h *consistentHash) Pick(candidates []Backend, key string) int {
 		}
 		return best
 	}
-	best, bestScore := 0, -1.0
+	best, bestScore := -1, 0.0
 	for i, c := range candidates {
-		s := weightedScore(mix64(kh^h.addrHash(c)), weightOf(c))
-		if s > bestScore || s == bestScore && c.Index < candidates[best].Index {
-			best, bestScore = i, s
+		s := mix64(kh ^ h.addrHash(c))
+		w := float64(h.rot.weight(c))
+		u := unitInterval(s)
+		// -ln(u) > 1-u on (0, 1), so w/(1-u) bounds the score from
+		// above (compared by multiplying out; the margin covers
+		// rounding). Most candidates fail the bound once a good one is
+		// found, which skips their logarithm.
+		if best >= 0 && w*(1+1e-9) < bestScore*(1-u) {
+			continue
+		}
+		score := w / -math.Log(u)
+		if best < 0 || score > bestScore || score == bestScore && c.Index < candidates[best].Index {
+			best, bestScore = i, score
 		}
 	}
 	return best
@@ -113,13 +117,12 @@ func (h *consistentHash) addrHash(c Backend) uint64 {
 	return xxhash.Sum64String(c.Addr)
 }
 
-// weightedScore returns w / -ln(u) for u = (s>>11 + ½) / 2^53, which lies
-// strictly inside (0, 1). The ranking only depends on which candidate
-// scores highest, so last-bit differences between math.Log implementations
-// can only matter for keys whose two best scores agree to 2^-52.
-func weightedScore(s, w uint64) float64 {
-	u := (float64(s>>11) + 0.5) * 0x1p-53
-	return float64(w) / -math.Log(u)
+// unitInterval maps a 64-bit hash to u = (s>>11 + ½) / 2^53, strictly
+// inside (0, 1). The weighted ranking compares w / -ln(u) across
+// candidates; last-bit differences between math.Log implementations could
+// only matter for keys whose two best scores agree to about 2^-52.
+func unitInterval(s uint64) float64 {
+	return (float64(s>>11) + 0.5) * 0x1p-53
 }
 
 // mix64 is the 64-bit finalizer of MurmurHash3 (fmix64): a bijection that

@@ -67,20 +67,20 @@ func (l *leastRequest) Pick(candidates []Backend, _ string) int {
 		if other == start {
 			other = (start + 1) % k
 		}
-		if lessLoaded(l.inflight(candidates[other]), weightOf(candidates[other]),
-			l.inflight(candidates[start]), weightOf(candidates[start])) {
+		if lessLoaded(l.inflight(candidates[other]), l.rot.weight(candidates[other]),
+			l.inflight(candidates[start]), l.rot.weight(candidates[start])) {
 			return other
 		}
 		return start
 	}
 	best := start
-	bestLoad, bestWeight := l.inflight(candidates[start]), weightOf(candidates[start])
+	bestLoad, bestWeight := l.inflight(candidates[start]), l.rot.weight(candidates[start])
 	for j := 1; j < k; j++ {
 		i := start + j
 		if i >= k {
 			i -= k
 		}
-		load, w := l.inflight(candidates[i]), weightOf(candidates[i])
+		load, w := l.inflight(candidates[i]), l.rot.weight(candidates[i])
 		if lessLoaded(load, w, bestLoad, bestWeight) {
 			best, bestLoad, bestWeight = i, load, w
 		}

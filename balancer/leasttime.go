@@ -174,7 +174,7 @@ func (t *leastTime) score(est, floor float64, inflight int64, c Backend) float64
 	if math.IsInf(floor, 1) {
 		floor = 1
 	}
-	return max(est, floor) * (1 + float64(inflight)/float64(weightOf(c)))
+	return max(est, floor) * (1 + float64(inflight)/float64(t.rot.weight(c)))
 }
 
 // Start implements [Tracker].

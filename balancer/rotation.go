@@ -37,6 +37,20 @@ type rotation struct {
 	slots []int32
 	// n is the number of backends the plan was built for.
 	n int
+	// weights are the backends' weights by Index, as given to the
+	// factory (see weightOf).
+	weights []uint64
+	// uniform reports whether all weights are equal.
+	uniform bool
+}
+
+// weight returns c's weight from the factory's backend list, or from c
+// itself when its Index is not in that list.
+func (r *rotation) weight(c Backend) uint64 {
+	if uint(c.Index) < uint(len(r.weights)) {
+		return r.weights[c.Index]
+	}
+	return weightOf(c)
 }
 
 // newRotation builds the schedule for backends.
@@ -55,11 +69,15 @@ func newRotation(backends []Backend) rotation {
 	if len(backends) == 0 {
 		return rotation{}
 	}
+	weights := make([]uint64, len(backends))
 	w := make([]uint64, len(backends))
 	var g, sum uint64
+	uniform := true
 	for i, b := range backends {
-		w[i] = weightOf(b)
+		weights[i] = weightOf(b)
+		w[i] = weights[i]
 		g = gcd(g, w[i])
+		uniform = uniform && w[i] == w[0]
 	}
 	for i := range w {
 		w[i] /= g
@@ -104,7 +122,7 @@ func newRotation(backends []Backend) rotation {
 	for i, t := range turns {
 		slots[i] = t.index
 	}
-	return rotation{slots: slots, n: len(backends)}
+	return rotation{slots: slots, n: len(backends), weights: weights, uniform: uniform}
 }
 
 func gcd(a, b uint64) uint64 {
@@ -119,11 +137,11 @@ func gcd(a, b uint64) uint64 {
 //
 // When candidates is the full backend list in Index order, the n-th slot
 // of the schedule is used. Otherwise (a subset, or another order) the pick
-// is made over candidates alone: plain rotation when their weights are
+// is made over candidates alone: plain rotation when the weights are
 // equal, else the point frac(n·φ) of the Weyl sequence is located on the
 // candidates' cumulative weights, which spreads picks in proportion to
 // weight without any per-subset state. Both paths are O(1) in memory; the
-// second is O(len(candidates)) in time.
+// weighted subset path is O(len(candidates)) in time.
 func (r *rotation) pick(candidates []Backend, n uint64) int {
 	k := len(candidates)
 	if k < 2 {
@@ -135,19 +153,16 @@ func (r *rotation) pick(candidates []Backend, n uint64) int {
 			return i
 		}
 	}
-	w0 := weightOf(candidates[0])
-	total, uniform := w0, true
-	for _, c := range candidates[1:] {
-		w := weightOf(c)
-		total += w
-		uniform = uniform && w == w0
-	}
-	if uniform {
+	if r.uniform {
 		return int(n % uint64(k))
+	}
+	var total uint64
+	for _, c := range candidates {
+		total += r.weight(c)
 	}
 	t, _ := bits.Mul64(n*golden, total) // floor(frac(n·φ) · total)
 	for i, c := range candidates {
-		w := weightOf(c)
+		w := r.weight(c)
 		if t < w {
 			return i
 		}
