@@ -48,6 +48,10 @@ func benchClient() *http.Client {
 }
 
 func runBench(b *testing.B, h http.Handler, method, path string, body []byte) {
+	runBenchHeader(b, h, method, path, body, nil)
+}
+
+func runBenchHeader(b *testing.B, h http.Handler, method, path string, body []byte, hdr http.Header) {
 	front := httptest.NewServer(h)
 	defer front.Close()
 	c := benchClient()
@@ -58,6 +62,9 @@ func runBench(b *testing.B, h http.Handler, method, path string, body []byte) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			req, _ := http.NewRequest(method, front.URL+path, bytes.NewReader(body))
+			for k, v := range hdr {
+				req.Header[k] = v
+			}
 			res, err := c.Do(req)
 			if err != nil {
 				b.Error(err)
