@@ -107,10 +107,15 @@ func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	allow := g.allowed(p)
-	switch {
-	case allow != "" && r.Method == http.MethodOptions:
+	if allow != "" && r.Method == http.MethodOptions {
 		w.Header().Set("Allow", allow)
 		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if g.obs != nil {
+		g.emit(r, nil, observe.Event{Kind: observe.RequestStarted, Backend: -1})
+	}
+	switch {
 	case allow != "":
 		w.Header().Set("Allow", allow)
 		g.fail(w, r, nil, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "method not allowed"})
@@ -141,7 +146,8 @@ func (g *Gateway) allowed(path string) string {
 }
 
 // fail renders e for the client (unless the client is gone) and tells the
-// observer.
+// observer: DispatchFailed when no backend was available, PipelineFailed
+// for everything the gateway refused before going upstream.
 func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, rt *route, e *Error) {
 	if g.obs != nil {
 		kind := observe.PipelineFailed

@@ -31,6 +31,9 @@ const (
 	CodeUpstreamTimeout      = "upstream_timeout"
 	CodeBadGateway           = "bad_gateway"
 	CodeClientClosed         = "client_closed"
+	// CodeCustomResponse is reported to observers (never to clients) when a
+	// hook or map answered the request itself with a [Response].
+	CodeCustomResponse = "custom_response"
 )
 
 // StatusClientClosedRequest is the status logged (never sent) when the

@@ -3,6 +3,7 @@ package apigate
 import (
 	"net/http"
 
+	"github.com/apigate-go/apigate/observe"
 	"github.com/julienschmidt/httprouter"
 )
 
@@ -34,6 +35,9 @@ func (p *pipeline) run(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 	if err := p.exec(c); err != nil {
 		e, resp := asError(err)
 		if resp != nil {
+			if g.obs != nil {
+				g.emit(r, p.rt, observe.Event{Kind: observe.PipelineFailed, Backend: -1, Status: resp.Status, Code: CodeCustomResponse, Err: resp})
+			}
 			resp.write(w)
 		} else {
 			g.fail(w, r, p.rt, e)

@@ -27,17 +27,20 @@ import (
 // Kind names a runtime event.
 type Kind uint8
 
-// The events a gateway emits. Every request that matched a route yields
-// RequestStarted, then either PipelineFailed, DispatchFailed, or
-// BackendSelected followed by UpstreamSucceeded or UpstreamFailed. A
-// request that matched no route yields a lone PipelineFailed (404 or 405)
-// with empty Service and Route.
+// The events a gateway emits. Every request yields RequestStarted, then
+// exactly one of: PipelineFailed, DispatchFailed, or BackendSelected
+// followed by UpstreamSucceeded or UpstreamFailed. A request that matched
+// no route yields RequestStarted and PipelineFailed (404 or 405) with
+// empty Service and Route. OPTIONS requests the gateway answers itself
+// (no OPTIONS route declared) yield no events.
 const (
-	// RequestStarted fires when a route has matched a request.
+	// RequestStarted fires when a request arrives, after routing.
 	RequestStarted Kind = iota + 1
 	// BackendSelected fires when the balancer has picked a backend.
 	BackendSelected
-	// PipelineFailed fires when a hook, decoder or map rejected the request.
+	// PipelineFailed fires when the gateway answered the request itself:
+	// no route, a bad path, or a hook, decoder or map that rejected the
+	// request or returned a custom response (Code "custom_response").
 	PipelineFailed
 	// DispatchFailed fires when no backend could be chosen.
 	DispatchFailed

@@ -1,0 +1,148 @@
+package apigate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apigate-go/apigate/observe"
+)
+
+type eventLog struct {
+	mu     sync.Mutex
+	events []observe.Event
+}
+
+func (l *eventLog) Observe(_ context.Context, e observe.Event) {
+	l.mu.Lock()
+	l.events = append(l.events, e)
+	l.mu.Unlock()
+}
+
+func (l *eventLog) take() []observe.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ev := l.events
+	l.events = nil
+	return ev
+}
+
+func TestObserverEvents(t *testing.T) {
+	up := newEcho(t)
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	}))
+	defer slow.Close()
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	refused := "http://" + ln.Addr().String()
+	ln.Close()
+
+	log := &eventLog{}
+	deny := func(c *Ctx) error { return Forbidden("no") }
+	api := Service("/api",
+		GET("/items/:id"),
+		GET("/deny", Before(deny)),
+		POST("/json", JSON[lookupIn]()),
+		GET("/custom", Before(func(*Ctx) error { return Respond(204, nil, nil) })),
+	)
+	_, gw := serveGateway(t,
+		Mount(api, up.URL),
+		Mount(Service("/slow", GET("/x", Timeout(50*time.Millisecond))), slow.URL),
+		Mount(Service("/down", GET("/x")), refused),
+		WithObserver(log),
+	)
+	upAddr, slowAddr := up.URL, slow.URL
+	type want struct {
+		kind    observe.Kind
+		backend int
+		addr    string
+		status  int
+		code    string
+	}
+	S, B, P, D, US, UF := observe.RequestStarted, observe.BackendSelected, observe.PipelineFailed, observe.DispatchFailed, observe.UpstreamSucceeded, observe.UpstreamFailed
+	_ = D
+	tests := []struct {
+		name, method, path, body string
+		service, route           string
+		events                   []want
+	}{
+		{"success", "GET", "/api/items/1", "", "api", "/api/items/:id",
+			[]want{{S, -1, "", 0, ""}, {B, 0, upAddr, 0, ""}, {US, 0, upAddr, 200, ""}}},
+		{"hook rejection", "GET", "/api/deny", "", "api", "/api/deny",
+			[]want{{S, -1, "", 0, ""}, {P, -1, "", 403, CodeForbidden}}},
+		{"decode failure", "POST", "/api/json", "{", "api", "/api/json",
+			[]want{{S, -1, "", 0, ""}, {P, -1, "", 400, CodeInvalidJSON}}},
+		{"custom response", "GET", "/api/custom", "", "api", "/api/custom",
+			[]want{{S, -1, "", 0, ""}, {P, -1, "", 204, CodeCustomResponse}}},
+		{"no route", "GET", "/nope", "", "", "",
+			[]want{{S, -1, "", 0, ""}, {P, -1, "", 404, CodeNotFound}}},
+		{"upstream refused", "GET", "/down/x", "", "down", "/down/x",
+			[]want{{S, -1, "", 0, ""}, {B, 0, refused, 0, ""}, {UF, 0, refused, 502, CodeUpstreamUnavailable}}},
+		{"upstream timeout", "GET", "/slow/x", "", "slow", "/slow/x",
+			[]want{{S, -1, "", 0, ""}, {B, 0, slowAddr, 0, ""}, {UF, 0, slowAddr, 504, CodeUpstreamTimeout}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := newReq(t, tt.method, gw.URL+tt.path, tt.body)
+			req.Header.Set("Content-Type", "application/json")
+			do(t, req)
+			got := log.take()
+			if len(got) != len(tt.events) {
+				t.Fatalf("got %d events %v, want %d", len(got), kinds(got), len(tt.events))
+			}
+			for i, w := range tt.events {
+				e := got[i]
+				if e.Kind != w.kind || e.Backend != w.backend || e.Addr != w.addr || e.Status != w.status || e.Code != w.code {
+					t.Errorf("event %d = {%v backend %d addr %q status %d code %q}, want %+v", i, e.Kind, e.Backend, e.Addr, e.Status, e.Code, w)
+				}
+				if e.Service != tt.service || e.Route != tt.route || e.Method != tt.method || e.Request == nil {
+					t.Errorf("event %d: service %q route %q method %q request %v", i, e.Service, e.Route, e.Method, e.Request != nil)
+				}
+				if (e.Kind == US || e.Kind == UF) && e.Latency <= 0 {
+					t.Errorf("event %d: latency %v", i, e.Latency)
+				}
+				if (e.Kind == P || e.Kind == UF) && e.Err == nil {
+					t.Errorf("event %d: no error", i)
+				}
+			}
+		})
+	}
+}
+
+func kinds(ev []observe.Event) string {
+	var s []string
+	for _, e := range ev {
+		s = append(s, e.Kind.String())
+	}
+	return strings.Join(s, ",")
+}
+
+// TestObserverSeesErrorDetail: the detail and cause of an error reach the
+// observer while the client sees only the safe message.
+func TestObserverSeesErrorDetail(t *testing.T) {
+	up := newEcho(t)
+	log := &eventLog{}
+	hook := func(c *Ctx) error {
+		return fmt.Errorf("lookup: %w", Internal("try again later").WithDetail("db timeout on shard 3"))
+	}
+	_, gw := serveGateway(t, Mount(Service("/", GET("/x", Before(hook))), up.URL), WithObserver(log))
+	_, body := get(t, gw.URL+"/x")
+	if strings.Contains(body, "shard") {
+		t.Errorf("client saw the detail: %q", body)
+	}
+	ev := log.take()
+	var e *Error
+	if len(ev) != 2 || !errors.As(ev[1].Err, &e) || e.Detail != "db timeout on shard 3" {
+		t.Errorf("observer did not get the detail: %+v", ev)
+	}
+}
