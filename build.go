@@ -86,21 +86,26 @@ func build(c *config) (*Gateway, error) {
 		}
 		names[s.name] = true
 		svc := &service{name: s.name, prefix: s.prefix}
-		urls := m.urls
-		if len(urls) == 0 {
-			urls = c.backends[s.name]
+		bs := m.backends
+		if len(bs) == 0 {
+			for _, u := range c.backends[s.name] {
+				bs = append(bs, Backend{URL: u, Weight: 1})
+			}
 		}
-		if len(urls) == 0 {
+		if len(bs) == 0 {
 			errs = append(errs, fmt.Errorf("apigate: service %q (%s): no backends (give Mount URLs or register Backends(%q, ...))", s.name, s.prefix, s.name))
 		}
-		for i, raw := range urls {
-			u, err := parseBackend(raw)
+		for _, b := range bs {
+			u, err := parseBackend(b.URL)
+			if err == nil && b.Weight < 0 {
+				err = fmt.Errorf("backend %q: negative weight %d", b.URL, b.Weight)
+			}
 			if err != nil {
 				errs = append(errs, fmt.Errorf("apigate: service %q: %w", s.name, err))
 				continue
 			}
+			svc.all = append(svc.all, balancer.Backend{Index: len(svc.backends), Addr: b.URL, Weight: max(b.Weight, 1)})
 			svc.backends = append(svc.backends, u)
-			svc.all = append(svc.all, balancer.Backend{Index: i, Addr: raw, Weight: 1})
 		}
 		if len(s.routes) == 0 {
 			errs = append(errs, fmt.Errorf("apigate: service %q (%s): no routes", s.name, s.prefix))
@@ -201,19 +206,11 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 		}
 		pol = p
 	}
-	if ch, ok := pol.Strategy.(interface {
-		Check(route string, params []string) error
-	}); ok {
-		if err := ch.Check(pattern, params); err != nil {
-			return fail("policy %q: %v", polName, err)
-		}
+	if err := pol.Check(pattern); err != nil {
+		return fail("policy %q: %v", polName, err)
 	}
 	rt.strategy = pol.Strategy
-	factory := pol.Balancer
-	if factory == nil {
-		factory = balancer.RoundRobin
-	}
-	rt.bal = factory(append([]balancer.Backend(nil), svc.all...))
+	rt.bal = pol.NewBalancer(append([]balancer.Backend(nil), svc.all...))
 	rt.tracker, _ = rt.bal.(balancer.Tracker)
 
 	hooks := append(append([]Hook(nil), s.shared.hooks...), rs.shared.hooks...)

@@ -66,7 +66,9 @@ func (e *Error) Error() string {
 		s += " (" + e.Detail + ")"
 	}
 	if e.Err != nil {
-		s += ": " + e.Err.Error()
+		if m := e.Err.Error(); m != e.Message {
+			s += ": " + m
+		}
 	}
 	return s
 }

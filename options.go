@@ -28,8 +28,17 @@ const (
 )
 
 type mount struct {
-	svc  *ServiceSpec
-	urls []string
+	svc      *ServiceSpec
+	backends []Backend
+}
+
+// Backend is one upstream server of a service, for [MountBackends].
+type Backend struct {
+	// URL is the backend's base URL, as for [Mount].
+	URL string
+	// Weight is its relative share of traffic under weighted policies
+	// (round-robin and consistent hash); 0 means 1.
+	Weight int
 }
 
 // config is the gateway's configuration as given to New.
@@ -57,13 +66,24 @@ type config struct {
 // upstream path is joined to). Without URLs, the backends come from
 // [Backends] registered under the service's name.
 func Mount(svc *ServiceSpec, urls ...string) Option {
-	urls = append([]string(nil), urls...)
+	bs := make([]Backend, len(urls))
+	for i, u := range urls {
+		bs[i] = Backend{URL: u, Weight: 1}
+	}
+	return MountBackends(svc, bs...)
+}
+
+// MountBackends is [Mount] with weighted backends: a backend of weight 3
+// takes three times the share of a backend of weight 1 under round-robin
+// and consistent hashing.
+func MountBackends(svc *ServiceSpec, backends ...Backend) Option {
+	backends = append([]Backend(nil), backends...)
 	return optionFunc(func(c *config) {
 		if svc == nil {
 			c.errs = append(c.errs, fmt.Errorf("apigate: Mount of a nil service"))
 			return
 		}
-		c.mounts = append(c.mounts, mount{svc: svc, urls: urls})
+		c.mounts = append(c.mounts, mount{svc: svc, backends: backends})
 	})
 }
 

@@ -56,9 +56,27 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 		return
 	}
 
+	var h http.Header
+	var upType string
+	if c != nil {
+		h, upType = c.header, c.upgrade
+	} else {
+		h, upType = g.outHeader(r)
+	}
+	ctx := r.Context()
+	if rt.timeout > 0 && upType == "" {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, rt.timeout)
+		defer cancel()
+	}
+	out := r.WithContext(ctx)
+	out.Header = h
+
+	// The strategy sees the outbound headers, so a hook can set the
+	// affinity key.
 	cands, key := rt.svc.all, ""
 	if rt.strategy != nil {
-		cands, key = rt.strategy.Select(policy.Request{HTTP: r, Service: rt.svc.name, Route: rt.pattern, Params: ps, Backends: rt.svc.all})
+		cands, key = rt.strategy.Select(policy.Request{HTTP: out, Service: rt.svc.name, Route: rt.pattern, Params: ps, Backends: rt.svc.all})
 	}
 	i := rt.bal.Pick(cands, key)
 	if i < 0 || i >= len(cands) {
@@ -68,21 +86,6 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 	b := cands[i]
 	be := &rt.svc.backends[b.Index]
 
-	var h http.Header
-	var upType string
-	if c != nil {
-		h, upType = c.header, c.upgrade
-	} else {
-		h, upType = g.outHeader(r)
-	}
-
-	ctx := r.Context()
-	if rt.timeout > 0 && upType == "" {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, rt.timeout)
-		defer cancel()
-	}
-	out := r.WithContext(ctx)
 	full := rewrite.Join(be.base, up)
 	u := &url.URL{Scheme: be.scheme, Host: be.host, Path: full, RawQuery: r.URL.RawQuery}
 	if strings.IndexByte(full, '%') >= 0 {
@@ -94,7 +97,6 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 		u.Path, u.RawPath = p, full
 	}
 	out.URL = u
-	out.Header = h
 	out.RequestURI = ""
 	out.Close = false
 	if !g.preserveHost {

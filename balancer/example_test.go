@@ -18,7 +18,7 @@ func ExampleRoundRobin() {
 		fmt.Print(b.Pick(backends, ""), " ")
 	}
 	fmt.Println()
-	// Output: 0 0 0 1 0 0 2 0 0 0 1 0 0 2
+	// Output: 0 0 1 0 2 0 0 0 0 1 0 2 0 0
 }
 
 func ExampleConsistentHash() {

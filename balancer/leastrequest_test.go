@@ -17,7 +17,7 @@ func TestLeastRequestIdleRotates(t *testing.T) {
 		want     []int
 	}{
 		{"equal", equal(3), []int{0, 1, 2, 0, 1, 2}},
-		{"weighted", weighted(1, 3), []int{0, 1, 1, 1, 0, 1, 1, 1}},
+		{"weighted", weighted(1, 3), []int{1, 0, 1, 1, 1, 0, 1, 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -53,8 +53,8 @@ const (
 // 5xx status is recorded as max(latency, 4 × estimate, 100ms). A request
 // cancelled by its client ([context.Canceled]) only tells that the backend
 // took at least that long: it raises a backend's estimate when it exceeds
-// it and is ignored otherwise. Done brings the in-flight count back down in every
-// case.
+// it and is ignored otherwise. Done brings the in-flight count back down
+// in every case.
 //
 // The key is ignored. The balancer is safe for concurrent use and does not
 // lock or allocate in Pick, Start or Done.

@@ -1,15 +1,17 @@
 package balancer
 
 import (
-	"cmp"
 	"math/bits"
 	"slices"
 )
 
-// maxSlots bounds the length of a precomputed weighted schedule. Weights
-// whose reduced sum exceeds it are scaled down to fit, so ratios hold to
-// within about one part in maxSlots.
-const maxSlots = 1 << 14
+// maxSlots bounds the length of a precomputed weighted schedule, and
+// maxScheduleWork the cost of building it (slots × backends). Weights
+// beyond either are served through the golden-ratio sequence instead.
+const (
+	maxSlots        = 1 << 14
+	maxScheduleWork = 1 << 22
+)
 
 // golden is 2^64 divided by the golden ratio: n*golden (mod 2^64) walks
 // the Weyl sequence frac(n*φ), the best-spread sequence of points in [0, 1).
@@ -19,7 +21,7 @@ const golden = 0x9E3779B97F4A7C15
 const cacheLine = 64
 
 // maxWeight caps [Backend.Weight] so that sums of weights cannot overflow.
-const maxWeight = 1 << 32
+const maxWeight = 1 << 30
 
 // weightOf returns b's weight, counting values below 1 as 1 and values
 // above maxWeight as maxWeight.
@@ -32,9 +34,6 @@ func weightOf(b Backend) uint64 {
 // keyless requests, and the least-* balancers to break ties. It is
 // immutable once built; callers supply the sequence number n.
 type rotation struct {
-	// slots is the smooth weighted schedule over the full backend list:
-	// backend Index values, each appearing in proportion to its weight.
-	slots []int32
 	// n is the number of backends the plan was built for.
 	n int
 	// weights are the backends' weights by Index, as given to the
@@ -42,6 +41,12 @@ type rotation struct {
 	weights []uint64
 	// uniform reports whether all weights are equal.
 	uniform bool
+	// slots is the smooth weighted schedule over the full backend list
+	// (backend Index values), nil when uniform or too costly to build.
+	slots []int32
+	// cum holds the running totals of weights when there are no slots:
+	// cum[i] is the sum of weights[:i+1].
+	cum []uint64
 }
 
 // weight returns c's weight from the factory's backend list, or from c
@@ -53,76 +58,69 @@ func (r *rotation) weight(c Backend) uint64 {
 	return weightOf(c)
 }
 
-// newRotation builds the schedule for backends.
+// newRotation builds the plan for backends.
 //
-// The j-th turn (j = 0, 1, ...) of the backend at index i with weight w is
-// placed at (j + φi)/w, with the phase φi = (i+½)/n for n backends, and the
-// turns of all backends are merged in that order, ties in index order. This
-// is the stride-scheduling order (Waldspurger and Weihl, "Stride
-// Scheduling", MIT/LCS/TM-528, 1995) with staggered phases, a variant of
-// the Sainte-Laguë (Webster) divisor sequence: over any stretch of the
-// schedule each backend's picks stay within two of its exact weighted
-// share, and backends of equal weight take turns instead of clustering. On the weight
-// sets of its tests it is as smooth as nginx's smooth weighted
-// round-robin. With equal weights it is plain rotation in index order.
+// Equal weights need no plan: turn n goes to backend n mod len(backends).
+//
+// Otherwise the schedule is built with nginx's smooth weighted round-robin
+// (nginx 1.3.1, 2012, ngx_http_upstream_round_robin.c): at each step every
+// backend's credit grows by its weight, the backend with the most credit
+// (the lowest index on ties) takes the slot and gives back the total
+// weight. Heavy backends are interleaved with light ones rather than
+// served in bursts; over any stretch of the schedule each backend's picks
+// stay within two of its exact weighted share (checked by the tests on
+// random weight sets). The schedule has one slot per unit of weight, after
+// dividing the weights by their greatest common divisor.
+//
+// When that schedule would exceed maxSlots slots or maxScheduleWork steps
+// to build (many backends with disparate weights), turn n instead goes to
+// the backend whose stretch of the cumulative weights contains
+// frac(n·φ)·total, found by binary search: exact proportions, O(log N) per
+// pick, a little less regular.
 func newRotation(backends []Backend) rotation {
-	if len(backends) == 0 {
-		return rotation{}
-	}
-	weights := make([]uint64, len(backends))
-	w := make([]uint64, len(backends))
-	var g, sum uint64
-	uniform := true
+	n := len(backends)
+	r := rotation{n: n, weights: make([]uint64, n), uniform: true}
 	for i, b := range backends {
-		weights[i] = weightOf(b)
-		w[i] = weights[i]
-		g = gcd(g, w[i])
-		uniform = uniform && w[i] == w[0]
+		r.weights[i] = weightOf(b)
+		r.uniform = r.uniform && r.weights[i] == r.weights[0]
 	}
-	for i := range w {
-		w[i] /= g
-		sum += w[i]
+	if r.uniform {
+		return r
 	}
-	if limit := uint64(max(maxSlots, len(backends))); sum > limit {
-		total := sum
-		g, sum = 0, 0
-		for i := range w {
-			hi, lo := bits.Mul64(w[i], limit) // hi < total: w[i] <= total, limit < 2^64
-			q, _ := bits.Div64(hi, lo, total)
-			w[i] = max(q, 1)
-			g = gcd(g, w[i])
+	var g, total uint64
+	for _, w := range r.weights {
+		g = gcd(g, w)
+	}
+	for _, w := range r.weights {
+		total += w / g
+	}
+	if total > maxSlots || total*uint64(n) > maxScheduleWork {
+		r.cum = make([]uint64, n)
+		var sum uint64
+		for i, w := range r.weights {
+			sum += w
+			r.cum[i] = sum
 		}
-		for i := range w {
-			w[i] /= g
-			sum += w[i]
+		return r
+	}
+	reduced := make([]int64, n)
+	for i, w := range r.weights {
+		reduced[i] = int64(w / g)
+	}
+	credit := make([]int64, n)
+	r.slots = make([]int32, 0, total)
+	for range total {
+		best := 0
+		for i, w := range reduced {
+			credit[i] += w
+			if credit[i] > credit[best] {
+				best = i
+			}
 		}
+		credit[best] -= int64(total)
+		r.slots = append(r.slots, int32(best))
 	}
-	// A turn's position (j + (i+½)/n)/w is num/(2n·w) with
-	// num = 2jn + 2i + 1; the common factor 2n cancels in comparisons.
-	type turn struct {
-		num, w uint64
-		index  int32
-	}
-	n := uint64(len(backends))
-	turns := make([]turn, 0, sum)
-	for i, wi := range w {
-		for j := range wi {
-			turns = append(turns, turn{num: 2*j*n + 2*uint64(i) + 1, w: wi, index: int32(i)})
-		}
-	}
-	slices.SortFunc(turns, func(a, b turn) int {
-		// Reduced weights are at most max(maxSlots, n), so the products
-		// stay far below 2^64 for any realistic backend count.
-		if c := cmp.Compare(a.num*b.w, b.num*a.w); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.index, b.index)
-	})
-	slots := make([]int32, len(turns))
-	for i, t := range turns {
-		slots[i] = t.index
-	}
-	return rotation{slots: slots, n: len(backends), weights: weights, uniform: uniform}
+	return r
 }
 
 func gcd(a, b uint64) uint64 {
@@ -135,12 +133,12 @@ func gcd(a, b uint64) uint64 {
 // pick returns the position in candidates of the n-th turn, or -1 when
 // candidates is empty.
 //
-// When candidates is the full backend list in Index order, the n-th slot
-// of the schedule is used. Otherwise (a subset, or another order) the pick
-// is made over candidates alone: plain rotation when the weights are
-// equal, else the point frac(n·φ) of the Weyl sequence is located on the
+// When candidates is the full backend list in Index order, the n-th turn
+// of the plan is used. Otherwise (a subset, or another order) the pick is
+// made over candidates alone: plain rotation when the weights are equal,
+// else the point frac(n·φ) of the Weyl sequence is located on the
 // candidates' cumulative weights, which spreads picks in proportion to
-// weight without any per-subset state. Both paths are O(1) in memory; the
+// weight without any per-subset state. Every path is O(1) in memory; the
 // weighted subset path is O(len(candidates)) in time.
 func (r *rotation) pick(candidates []Backend, n uint64) int {
 	k := len(candidates)
@@ -148,8 +146,7 @@ func (r *rotation) pick(candidates []Backend, n uint64) int {
 		return k - 1
 	}
 	if k == r.n {
-		i := int(r.slots[n%uint64(len(r.slots))])
-		if candidates[i].Index == i {
+		if i := r.full(n); candidates[i].Index == i {
 			return i
 		}
 	}
@@ -160,7 +157,7 @@ func (r *rotation) pick(candidates []Backend, n uint64) int {
 	for _, c := range candidates {
 		total += r.weight(c)
 	}
-	t, _ := bits.Mul64(n*golden, total) // floor(frac(n·φ) · total)
+	t := weyl(n, total)
 	for i, c := range candidates {
 		w := r.weight(c)
 		if t < w {
@@ -169,4 +166,25 @@ func (r *rotation) pick(candidates []Backend, n uint64) int {
 		t -= w
 	}
 	return k - 1
+}
+
+// full returns the Index of the backend that takes turn n of the full
+// list; r.n must be positive.
+func (r *rotation) full(n uint64) int {
+	switch {
+	case r.uniform:
+		return int(n % uint64(r.n))
+	case r.slots != nil:
+		return int(r.slots[n%uint64(len(r.slots))])
+	}
+	t := weyl(n, r.cum[len(r.cum)-1])
+	i, _ := slices.BinarySearch(r.cum, t+1) // first running total above t
+	return i
+}
+
+// weyl returns floor(frac(n·φ) · total), the n-th point of the golden-ratio
+// Weyl sequence scaled to [0, total).
+func weyl(n, total uint64) uint64 {
+	t, _ := bits.Mul64(n*golden, total)
+	return t
 }

@@ -65,7 +65,7 @@ func run(addr string, check bool) error {
 	base := "http://" + ln.Addr().String()
 	cmds := []string{
 		"curl -s '" + base + "/api/items/7?expand=owner'",
-		"curl -s -X POST -d '{\"name\":\"lamp\"}' -H 'Content-Type: application/json' " + base + "/api/items",
+		"curl -s -X POST -d '{\"name\":\"lamp\"}' -H 'Content-Type: application/json' '" + base + "/api/items'",
 		"curl -s '" + base + "/api/health'",
 		"curl -s '" + base + "/api/v2/items/7'",
 		"curl -s '" + base + "/api/files/docs/readme.txt'",
