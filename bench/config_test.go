@@ -1,0 +1,49 @@
+package main
+
+import (
+	"io"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		check   func(config) bool
+		wantErr bool
+	}{
+		{"defaults", nil, func(c config) bool {
+			return c.rounds == 3 && c.duration == 3*time.Second && c.rate == 2000 &&
+				slices.Equal(c.routes, []string{"items", "my-items", "search", "lookup"}) &&
+				slices.Equal(c.rows, knownRows()) && c.generator == "auto"
+		}, false},
+		{"quick", []string{"-quick"}, func(c config) bool {
+			return c.quick && c.rounds == 1 && c.duration == time.Second && c.timeout == 3*time.Minute
+		}, false},
+		{"quick keeps explicit flags", []string{"-quick", "-rounds", "2", "-rate", "500"}, func(c config) bool {
+			return c.rounds == 2 && c.rate == 500 && c.duration == time.Second
+		}, false},
+		{"selection in report order, deduplicated", []string{"-routes", "lookup, items,lookup", "-gateways", "stdlib,direct"}, func(c config) bool {
+			return slices.Equal(c.routes, []string{"items", "lookup"}) && slices.Equal(c.rows, []string{"direct", "stdlib"})
+		}, false},
+		{"unknown route", []string{"-routes", "nope"}, nil, true},
+		{"unknown gateway", []string{"-gateways", "envoy"}, nil, true},
+		{"empty selection", []string{"-routes", ","}, nil, true},
+		{"bad generator", []string{"-generator", "ab"}, nil, true},
+		{"negative rate", []string{"-rate", "-1"}, nil, true},
+		{"stray argument", []string{"now"}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseFlags(tt.args, io.Discard)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("error %v, want error: %v", err, tt.wantErr)
+			}
+			if err == nil && !tt.check(c) {
+				t.Errorf("config %+v", c)
+			}
+		})
+	}
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/apigate-go/apigate/bench/internal/contract"
+)
+
+// validate checks, before any load, that each gateway answers every
+// selected route exactly as the data service answers the direct request,
+// and refuses the contract's bad requests with the right status. A gateway
+// that fails is dropped from the run and fails it.
+func (s *suite) validate(ctx context.Context, stderr io.Writer) error {
+	c := &http.Client{Timeout: 5 * time.Second}
+	defer c.CloseIdleConnections()
+	var routes []contract.Route
+	for _, r := range contract.Routes() {
+		if slices.Contains(s.cfg.routes, r.Name) {
+			routes = append(routes, r)
+		}
+	}
+	want := map[string]response{}
+	for _, r := range routes {
+		resp, err := send(ctx, c, s.dataURL, r.Direct())
+		if err != nil {
+			return err
+		}
+		if resp.status != http.StatusOK {
+			return fmt.Errorf("data service: %s answered %d: %s", r.Path, resp.status, resp.body)
+		}
+		want[r.Name] = resp
+	}
+	var kept []*row
+	for _, rw := range s.rows {
+		if rw.direct {
+			kept = append(kept, rw)
+			continue
+		}
+		var problems []string
+		for _, r := range routes {
+			got, err := send(ctx, c, rw.base, r.Gateway(s.token))
+			switch {
+			case err != nil:
+				problems = append(problems, err.Error())
+			case got.status != want[r.Name].status || !bytes.Equal(got.body, want[r.Name].body):
+				problems = append(problems, fmt.Sprintf("%s %s answered %d %s, want %d %s",
+					r.Method, r.Path, got.status, got.body, want[r.Name].status, want[r.Name].body))
+			}
+		}
+		for _, rj := range contract.Rejections(s.token) {
+			got, err := send(ctx, c, rw.base, rj.Request)
+			switch {
+			case err != nil:
+				problems = append(problems, err.Error())
+			case got.status != rj.Status:
+				problems = append(problems, fmt.Sprintf("%s: answered %d, want %d", rj.Name, got.status, rj.Status))
+			}
+		}
+		if len(problems) > 0 {
+			s.failed = true
+			for _, p := range problems {
+				s.note(stderr, "%s failed validation: %s", rw.name, p)
+			}
+			continue
+		}
+		kept = append(kept, rw)
+	}
+	s.rows = kept
+	return nil
+}
+
+type response struct {
+	status int
+	body   []byte
+}
+
+func send(ctx context.Context, c *http.Client, base string, req contract.Request) (response, error) {
+	hr, err := req.NewHTTPRequest(base)
+	if err != nil {
+		return response{}, err
+	}
+	resp, err := c.Do(hr.WithContext(ctx))
+	if err != nil {
+		return response{}, fmt.Errorf("%s %s: %w", req.Method, req.Path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return response{}, fmt.Errorf("%s %s: read body: %w", req.Method, req.Path, err)
+	}
+	return response{status: resp.StatusCode, body: body}, nil
+}
