@@ -55,7 +55,8 @@ type Gateway struct {
 // problem it finds at once (joined with errors.Join), each naming the
 // service or route at fault.
 func New(opts ...Option) (*Gateway, error) {
-	c := &config{timeout: DefaultRequestTimeout, bodyLimit: DefaultBodyLimit, upgrades: []string{"websocket"}}
+	c := &config{timeout: DefaultRequestTimeout, bodyLimit: DefaultBodyLimit, upgrades: []string{"websocket"},
+		failures: DefaultFailureThreshold, coolDown: DefaultCoolDown}
 	for _, o := range opts {
 		if o != nil {
 			o.applyGateway(c)

@@ -21,11 +21,13 @@ type service struct {
 	prefix   string
 	backends []upstream
 	all      []balancer.Backend
+	health   *health
 }
 
-// upstream is one backend's parsed base URL.
+// upstream is one backend's parsed base URL; base is its escaped base
+// path, basePath the same decoded.
 type upstream struct {
-	scheme, host, base string
+	scheme, host, base, basePath string
 }
 
 // route is a compiled route: everything the request path needs, decided
@@ -107,6 +109,7 @@ func build(c *config) (*Gateway, error) {
 			svc.all = append(svc.all, balancer.Backend{Index: len(svc.backends), Addr: b.URL, Weight: max(b.Weight, 1)})
 			svc.backends = append(svc.backends, u)
 		}
+		svc.health = newHealth(len(svc.backends), c.failures, c.coolDown)
 		if len(s.routes) == 0 {
 			errs = append(errs, fmt.Errorf("apigate: service %q (%s): no routes", s.name, s.prefix))
 		}
@@ -154,7 +157,7 @@ func parseBackend(raw string) (upstream, error) {
 			return upstream{}, fmt.Errorf("backend %q: %w", raw, err)
 		}
 	}
-	return upstream{scheme: u.Scheme, host: u.Host, base: base}, nil
+	return upstream{scheme: u.Scheme, host: u.Host, base: base, basePath: strings.TrimRight(u.Path, "/")}, nil
 }
 
 func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *routeSpec) (rt *route, err error) {

@@ -115,3 +115,9 @@ func newReq(t testing.TB, method, url, body string) *http.Request {
 	}
 	return req
 }
+
+func newServer(t testing.TB, h http.Handler) string {
+	s := httptest.NewServer(h)
+	t.Cleanup(s.Close)
+	return s.URL
+}

@@ -58,6 +58,8 @@ type config struct {
 	renderer      ErrorRenderer
 	observer      observe.Observer
 	mw            []func(http.Handler) http.Handler
+	failures      int
+	coolDown      time.Duration
 	errs          []error
 }
 

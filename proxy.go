@@ -78,25 +78,18 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 	if rt.strategy != nil {
 		cands, key = rt.strategy.Select(policy.Request{HTTP: out, Service: rt.svc.name, Route: rt.pattern, Params: ps, Backends: rt.svc.all})
 	}
-	i := rt.bal.Pick(cands, key)
-	if i < 0 || i >= len(cands) {
-		g.fail(w, r, rt, &Error{Status: http.StatusServiceUnavailable, Code: CodeNoBackend, Message: "no backend available"})
-		return
-	}
-	b := cands[i]
-	be := &rt.svc.backends[b.Index]
+	cands = rt.svc.health.filter(cands)
 
-	full := rewrite.Join(be.base, up)
-	u := &url.URL{Scheme: be.scheme, Host: be.host, Path: full, RawQuery: r.URL.RawQuery}
-	if strings.IndexByte(full, '%') >= 0 {
-		p, err := url.PathUnescape(full)
+	// The path, decoded and escaped, without the backend's base path.
+	decoded, raw := up, ""
+	if strings.IndexByte(up, '%') >= 0 {
+		p, err := url.PathUnescape(up)
 		if err != nil {
 			g.fail(w, r, rt, &Error{Status: http.StatusBadRequest, Code: CodeInvalidPath, Message: "invalid path", Err: err})
 			return
 		}
-		u.Path, u.RawPath = p, full
+		decoded, raw = p, up
 	}
-	out.URL = u
 	out.RequestURI = ""
 	out.Close = false
 	if !g.preserveHost {
@@ -105,9 +98,10 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 	if r.ContentLength == 0 {
 		out.Body = nil
 	}
+	rawQuery := r.URL.RawQuery
 	if c != nil {
 		if c.hasQuery {
-			u.RawQuery = c.rawQuery
+			rawQuery = c.rawQuery
 		}
 		if c.hasBody {
 			out.Body = io.NopCloser(bytes.NewReader(c.body))
@@ -121,45 +115,90 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 		}
 	}
 
-	if g.obs != nil {
-		g.emit(r, rt, observe.Event{Kind: observe.BackendSelected, Backend: b.Index, Addr: b.Addr})
-	}
-	var start time.Time
-	if rt.tracker != nil || g.obs != nil {
-		start = time.Now()
-	}
-	if rt.tracker != nil {
-		rt.tracker.Start(b.Index)
-	}
-	res, err := g.transport.RoundTrip(out)
-	var lat time.Duration
-	if !start.IsZero() {
-		lat = time.Since(start)
-	}
-	if err != nil {
-		e := upstreamError(r, ctx, err)
+	for attempt := 0; ; attempt++ {
+		i := rt.bal.Pick(cands, key)
+		if i < 0 || i >= len(cands) {
+			g.fail(w, r, rt, &Error{Status: http.StatusServiceUnavailable, Code: CodeNoBackend, Message: "no backend available"})
+			return
+		}
+		b := cands[i]
+		be := &rt.svc.backends[b.Index]
+		u := &url.URL{Scheme: be.scheme, Host: be.host, Path: rewrite.Join(be.basePath, decoded), RawQuery: rawQuery}
+		if raw != "" || be.base != be.basePath {
+			u.RawPath = rewrite.Join(be.base, up)
+		}
+		out.URL = u
+
+		if g.obs != nil {
+			g.emit(r, rt, observe.Event{Kind: observe.BackendSelected, Backend: b.Index, Addr: b.Addr})
+		}
+		var start time.Time
+		if rt.tracker != nil || g.obs != nil {
+			start = time.Now()
+		}
 		if rt.tracker != nil {
-			rt.tracker.Done(b.Index, balancer.Result{Latency: lat, Err: err})
+			rt.tracker.Start(b.Index)
+		}
+		res, err := g.transport.RoundTrip(out)
+		var lat time.Duration
+		if !start.IsZero() {
+			lat = time.Since(start)
+		}
+		if err != nil {
+			if rt.tracker != nil {
+				rt.tracker.Done(b.Index, balancer.Result{Latency: lat, Err: err})
+			}
+			clientGone := r.Context().Err() != nil
+			if !clientGone {
+				rt.svc.health.failure(b.Index)
+			}
+			if attempt == 0 && !clientGone && len(cands) > 1 && canRetry(out, c, err) {
+				// Nothing reached the upstream: try once more elsewhere.
+				cands = without(cands, b.Index)
+				if c != nil && c.hasBody {
+					out.Body = io.NopCloser(bytes.NewReader(c.body))
+				}
+				continue
+			}
+			e := upstreamError(r, ctx, err)
+			if g.obs != nil {
+				g.emit(r, rt, observe.Event{Kind: observe.UpstreamFailed, Backend: b.Index, Addr: b.Addr, Status: e.Status, Code: e.Code, Latency: lat, Err: err})
+			}
+			if e.Status != StatusClientClosedRequest {
+				g.renderer(w, r, e)
+			}
+			return
+		}
+		rt.svc.health.success(b.Index)
+		if rt.tracker != nil {
+			defer rt.tracker.Done(b.Index, balancer.Result{Status: res.StatusCode, Latency: lat})
 		}
 		if g.obs != nil {
-			g.emit(r, rt, observe.Event{Kind: observe.UpstreamFailed, Backend: b.Index, Addr: b.Addr, Status: e.Status, Code: e.Code, Latency: lat, Err: err})
+			g.emit(r, rt, observe.Event{Kind: observe.UpstreamSucceeded, Backend: b.Index, Addr: b.Addr, Status: res.StatusCode, Latency: lat})
 		}
-		if e.Status != StatusClientClosedRequest {
-			g.renderer(w, r, e)
+		if res.StatusCode == http.StatusSwitchingProtocols {
+			g.switchProtocols(w, r, upType, res)
+			return
 		}
+		g.respond(w, r, res)
 		return
 	}
-	if rt.tracker != nil {
-		defer rt.tracker.Done(b.Index, balancer.Result{Status: res.StatusCode, Latency: lat})
+}
+
+// canRetry reports whether a failed exchange may be sent to another
+// backend: the method is idempotent, the body (if any) can be sent again,
+// and the connection was never established, so the upstream saw nothing.
+func canRetry(out *http.Request, c *Ctx, err error) bool {
+	switch out.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete, http.MethodTrace:
+	default:
+		return false
 	}
-	if g.obs != nil {
-		g.emit(r, rt, observe.Event{Kind: observe.UpstreamSucceeded, Backend: b.Index, Addr: b.Addr, Status: res.StatusCode, Latency: lat})
+	if out.Body != nil && (c == nil || !c.hasBody) {
+		return false
 	}
-	if res.StatusCode == http.StatusSwitchingProtocols {
-		g.switchProtocols(w, r, upType, res)
-		return
-	}
-	g.respond(w, r, res)
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial"
 }
 
 // respond streams an upstream response to the client.
