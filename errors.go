@@ -200,20 +200,18 @@ func TextErrors(w http.ResponseWriter, _ *http.Request, e *Error) {
 // JSONErrors is an [ErrorRenderer] that writes the envelope
 // {"error":{"code":"…","message":"…"}} with Content-Type application/json.
 func JSONErrors(w http.ResponseWriter, _ *http.Request, e *Error) {
-	body, _ := json.Marshal(struct {
-		Error struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}{Error: struct {
+	type body struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
-	}{e.Code, e.Message}})
+	}
+	b, _ := json.Marshal(struct {
+		Error body `json:"error"`
+	}{body{e.Code, e.Message}})
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(e.Status)
-	w.Write(append(body, '\n'))
+	w.Write(append(b, '\n'))
 }
 
 // asError turns any error from user code into an *Error or a *Response.

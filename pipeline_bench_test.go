@@ -66,18 +66,9 @@ func BenchmarkJSONValidate(b *testing.B) {
 	b.Run("stdlib", func(b *testing.B) {
 		proxy := stdlibProxy(b, up.URL)
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-				http.Error(w, "want JSON", http.StatusUnsupportedMediaType)
-				return
-			}
-			raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, DefaultBodyLimit))
-			if err != nil {
-				http.Error(w, "too large", http.StatusRequestEntityTooLarge)
-				return
-			}
 			var in benchSearch
-			if err := json.Unmarshal(raw, &in); err != nil {
-				http.Error(w, "bad JSON", http.StatusBadRequest)
+			raw, ok := stdlibReadJSON(w, r, &in)
+			if !ok {
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(raw))
@@ -114,18 +105,12 @@ func BenchmarkJSONMap(b *testing.B) {
 	b.Run("stdlib", func(b *testing.B) {
 		proxy := stdlibProxy(b, up.URL)
 		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-				http.Error(w, "want JSON", http.StatusUnsupportedMediaType)
-				return
-			}
-			raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, DefaultBodyLimit))
-			if err != nil {
-				http.Error(w, "too large", http.StatusRequestEntityTooLarge)
-				return
-			}
 			var in benchLookupIn
-			if err := json.Unmarshal(raw, &in); err != nil || in.Q == "" {
-				http.Error(w, "bad JSON", http.StatusBadRequest)
+			if _, ok := stdlibReadJSON(w, r, &in); !ok {
+				return
+			}
+			if in.Q == "" {
+				http.Error(w, "q is required", http.StatusBadRequest)
 				return
 			}
 			out, _ := json.Marshal(benchRemap(in))
@@ -136,4 +121,23 @@ func BenchmarkJSONMap(b *testing.B) {
 		})
 		runBenchHeader(b, h, "POST", "/api/items/lookup", body, benchJSONHeader)
 	})
+}
+
+// stdlibReadJSON is the hand-written body check: content type, size limit,
+// decoding. It answers the client itself and reports false on failure.
+func stdlibReadJSON(w http.ResponseWriter, r *http.Request, v any) ([]byte, bool) {
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		http.Error(w, "want JSON", http.StatusUnsupportedMediaType)
+		return nil, false
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, DefaultBodyLimit))
+	if err != nil {
+		http.Error(w, "too large", http.StatusRequestEntityTooLarge)
+		return nil, false
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		http.Error(w, "bad JSON", http.StatusBadRequest)
+		return nil, false
+	}
+	return raw, true
 }
