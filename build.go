@@ -174,7 +174,7 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 	if rs.hasTo {
 		t, err := rewrite.Compile(rs.to, params)
 		if err != nil {
-			return fail("To: %v", err)
+			return fail("To: %s", strings.TrimPrefix(err.Error(), "rewrite: "))
 		}
 		rt.tmpl = t
 	}

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/apigate-go/apigate/balancer"
@@ -98,6 +99,13 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 	if r.ContentLength == 0 {
 		out.Body = nil
 	}
+	// A streamed body is watched: if reading it from the client fails, the
+	// failure is the client's (400), not the backend's.
+	var inBody *clientBody
+	if out.Body != nil && out.Body != http.NoBody {
+		inBody = &clientBody{ReadCloser: out.Body}
+		out.Body = inBody
+	}
 	rawQuery := r.URL.RawQuery
 	if c != nil {
 		if c.hasQuery {
@@ -149,6 +157,11 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 				rt.tracker.Done(b.Index, balancer.Result{Latency: lat, Err: err})
 			}
 			clientGone := r.Context().Err() != nil
+			if inBody != nil && inBody.failed.Load() && !clientGone && (c == nil || !c.hasBody) {
+				e := &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "could not read the request body", Err: err}
+				g.fail(w, r, rt, e)
+				return
+			}
 			if !clientGone {
 				rt.svc.health.failure(b.Index)
 			}
@@ -183,6 +196,20 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 		g.respond(w, r, res)
 		return
 	}
+}
+
+// clientBody records whether reading the client's body failed.
+type clientBody struct {
+	io.ReadCloser
+	failed atomic.Bool
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.failed.Store(true)
+	}
+	return n, err
 }
 
 // canRetry reports whether a failed exchange may be sent to another

@@ -10,15 +10,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"net/http"
 	"os"
 	"os/signal"
-	"strings"
-	"time"
 
 	"github.com/apigate-go/apigate"
+	"github.com/apigate-go/apigate/examples/internal/excheck"
 	"github.com/apigate-go/apigate/examples/upstream"
 )
 
@@ -86,28 +83,15 @@ func run(addr string, check bool) error {
 // selfCheck sends the example requests and fails unless each answers as
 // the comments above say.
 func selfCheck(base string) error {
-	tests := []struct{ method, path, body, want string }{
-		{"GET", "/api/items/7?expand=owner", "", `"path": "/items/7"`},
-		{"POST", "/api/items", `{"name":"lamp"}`, `"body_size": 15`},
-		{"GET", "/api/health", "", `"path": "/status"`},
-		{"GET", "/api/v2/items/7", "", `"path": "/items/7/details"`},
-		{"GET", "/api/files/docs/readme.txt", "", `"path": "/storage/docs/readme.txt"`},
-		{"GET", "/api/feed?stream=2", "", `"chunk":1`},
-		{"GET", "/api/nope", "", "not_found"},
-	}
-	c := &http.Client{Timeout: 10 * time.Second}
-	for _, tt := range tests {
-		req, _ := http.NewRequest(tt.method, base+tt.path, strings.NewReader(tt.body))
-		res, err := c.Do(req)
-		if err != nil {
-			return err
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if !strings.Contains(string(b), tt.want) {
-			return fmt.Errorf("%s %s: answer %q lacks %q", tt.method, tt.path, b, tt.want)
-		}
-		fmt.Printf("ok  %s %s → %d\n", tt.method, tt.path, res.StatusCode)
-	}
-	return nil
+	checks := excheck.Example{Calls: []excheck.Call{
+		{Path: "/api/items/7?expand=owner", Status: 200, Want: []string{`"path": "/items/7"`}},
+		{Method: "POST", Path: "/api/items", Header: []string{"Content-Type: application/json"}, Body: `{"name":"lamp"}`,
+			Status: 200, Want: []string{`"body_size": 15`}},
+		{Path: "/api/health", Status: 200, Want: []string{`"path": "/status"`}},
+		{Path: "/api/v2/items/7", Status: 200, Want: []string{`"path": "/items/7/details"`}},
+		{Path: "/api/files/docs/readme.txt", Status: 200, Want: []string{`"path": "/storage/docs/readme.txt"`}},
+		{Path: "/api/feed?stream=2", Status: 200, Want: []string{`"chunk":1`}},
+		{Path: "/api/nope", Status: 404, Want: []string{"not_found"}},
+	}}
+	return checks.Check(nil, base)
 }

@@ -9,30 +9,17 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"flag"
-	"fmt"
-	"io"
-	"log"
-	"net/http"
-	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/apigate-go/apigate"
+	"github.com/apigate-go/apigate/examples/internal/excheck"
 	"github.com/apigate-go/apigate/examples/upstream"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
-	check := flag.Bool("check", false, "send the example requests, verify the answers, and exit")
-	flag.Parse()
-	if err := run(*addr, *check); err != nil {
-		log.Fatal(err)
-	}
+	excheck.Main(run)
 }
 
 // User is who a token belongs to. The auth hook stores it as a
@@ -132,126 +119,24 @@ func run(addr string, check bool) error {
 		return err
 	}
 
-	calls := []call{
-		{note: "no token: 401 from the auth hook, nothing goes upstream",
-			path: "/api/me", status: 401, want: []string{"unauthorized: missing bearer token"}},
-		{note: "a bad token: 401",
-			path: "/api/me", header: []string{"Authorization: Bearer nope"},
-			status: 401, want: []string{"unauthorized: invalid token"}, deny: []string{"unknown token"}},
-		{note: "a good token: the upstream sees X-User-Id and no Authorization header",
-			path: "/api/me", header: []string{"Authorization: Bearer bob-token"},
-			status: 200, want: []string{`"path": "/users/me"`, `"X-User-Id": "u-bob"`, `"X-User-Roles": "staff"`},
-			deny: []string{"Authorization", "bob-token"}},
-		{note: "the route hook requireRole reads the user the service hook stored: bob is not an admin",
-			method: "DELETE", path: "/api/items/7", header: []string{"Authorization: Bearer bob-token"},
-			status: 403, want: []string{"forbidden: needs role admin"}},
-		{note: "alice is: the whole chain ran (authenticate, identify, requireRole, audit)",
-			method: "DELETE", path: "/api/items/7", header: []string{"Authorization: Bearer alice-token"},
-			status: 200, want: []string{`"method": "DELETE"`, `"X-Audit": "u-alice DELETE 7"`, `"X-User-Id": "u-alice"`}},
+	calls := []excheck.Call{
+		{Note: "no token: 401 from the auth hook, nothing goes upstream",
+			Path: "/api/me", Status: 401, Want: []string{"unauthorized: missing bearer token"}},
+		{Note: "a bad token: 401",
+			Path: "/api/me", Header: []string{"Authorization: Bearer nope"},
+			Status: 401, Want: []string{"unauthorized: invalid token"}, Deny: []string{"unknown token"}},
+		{Note: "a good token: the upstream sees X-User-Id and no Authorization header",
+			Path: "/api/me", Header: []string{"Authorization: Bearer bob-token"},
+			Status: 200, Want: []string{`"path": "/users/me"`, `"X-User-Id": "u-bob"`, `"X-User-Roles": "staff"`},
+			Deny: []string{"Authorization", "bob-token"}},
+		{Note: "the route hook requireRole reads the user the service hook stored: bob is not an admin",
+			Method: "DELETE", Path: "/api/items/7", Header: []string{"Authorization: Bearer bob-token"},
+			Status: 403, Want: []string{"forbidden: needs role admin"}},
+		{Note: "alice is: the whole chain ran (authenticate, identify, requireRole, audit)",
+			Method: "DELETE", Path: "/api/items/7", Header: []string{"Authorization: Bearer alice-token"},
+			Status: 200, Want: []string{`"method": "DELETE"`, `"X-Audit": "u-alice DELETE 7"`, `"X-User-Id": "u-alice"`}},
 	}
 
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer cancel()
-	ln, err := apigate.Listen(ctx, addr, apigate.ServeOptions{})
-	if err != nil {
-		return err
-	}
-	base := "http://" + ln.Addr().String()
-	fmt.Printf("gateway on %s in front of the mock upstream %s\ntry:\n", base, backend)
-	for _, c := range calls {
-		fmt.Printf("  # %s\n  %s\n", c.note, c.curl(base))
-	}
-	if !check {
-		return apigate.Serve(ctx, ln, gw, apigate.ServeOptions{})
-	}
-	go apigate.Serve(ctx, ln, gw, apigate.ServeOptions{})
-	client := &http.Client{Timeout: 10 * time.Second}
-	for _, c := range calls {
-		if err := c.check(client, base); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// call is one example request: main prints it as a curl command, and
-// -check sends the same request and verifies the answer.
-type call struct {
-	note   string   // what the request shows
-	method string   // GET when empty
-	path   string   // path and query, appended to the gateway's base URL
-	header []string // "Name: value"
-	body   string   // sent as curl -d sends it
-	status int      // the status the answer must have
-	want   []string // text the answer (status line, headers, body) must hold
-	deny   []string // text it must not hold
-}
-
-// curl returns the call as a command line that works as printed.
-func (c call) curl(base string) string {
-	s := "curl -s"
-	if c.status != http.StatusOK {
-		s = "curl -si"
-	}
-	if c.method != "" && (c.method != http.MethodPost || c.body == "") {
-		s += " -X " + c.method
-	}
-	for _, h := range c.header {
-		s += " -H " + quote(h)
-	}
-	if c.body != "" {
-		s += " -d " + quote(c.body)
-	}
-	return s + " " + quote(base+c.path)
-}
-
-// check sends the call as curl would and compares the answer.
-func (c call) check(client *http.Client, base string) error {
-	method := cmp.Or(c.method, http.MethodGet)
-	req, err := http.NewRequest(method, base+c.path, strings.NewReader(c.body))
-	if err != nil {
-		return err
-	}
-	if c.body != "" {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // curl -d's default
-	}
-	for _, h := range c.header {
-		k, v, _ := strings.Cut(h, ":")
-		req.Header.Set(k, strings.TrimSpace(v))
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, c.path, err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, c.path, err)
-	}
-	var ans strings.Builder
-	fmt.Fprintf(&ans, "%s %s\n", res.Proto, res.Status)
-	res.Header.Write(&ans)
-	ans.WriteString("\n")
-	ans.Write(body)
-	got := ans.String()
-	if res.StatusCode != c.status {
-		return fmt.Errorf("%s %s: status %d, want %d; answer:\n%s", method, c.path, res.StatusCode, c.status, got)
-	}
-	for _, w := range c.want {
-		if !strings.Contains(got, w) {
-			return fmt.Errorf("%s %s: answer lacks %q; answer:\n%s", method, c.path, w, got)
-		}
-	}
-	for _, d := range c.deny {
-		if strings.Contains(got, d) {
-			return fmt.Errorf("%s %s: answer holds %q; answer:\n%s", method, c.path, d, got)
-		}
-	}
-	fmt.Printf("ok  %s %s → %d\n", method, c.path, res.StatusCode)
-	return nil
-}
-
-// quote quotes s for a POSIX shell.
-func quote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	ex := excheck.Example{About: "in front of the mock upstream " + backend, Calls: calls}
+	return ex.ListenAndServe(addr, gw, check)
 }

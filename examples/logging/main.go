@@ -15,31 +15,22 @@ import (
 	"cmp"
 	"context"
 	"flag"
-	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/apigate-go/apigate"
+	"github.com/apigate-go/apigate/examples/internal/excheck"
 	"github.com/apigate-go/apigate/examples/upstream"
 	"github.com/apigate-go/apigate/observe"
 	"github.com/lmittmann/tint"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
-	check := flag.Bool("check", false, "send the example requests, verify the answers, and exit")
 	debug := flag.Bool("debug", false, "log every event, not one line per request")
-	flag.Parse()
-	if err := run(*addr, *check, *debug); err != nil {
-		log.Fatal(err)
-	}
+	excheck.Main(func(addr string, check bool) error { return run(addr, check, *debug) })
 }
 
 // accessLog returns the observer that writes the access log through tint:
@@ -95,7 +86,7 @@ func run(addr string, check, debug bool) error {
 
 	// -check reads the logs back; otherwise they go to the terminal only.
 	errOut, stdOut := io.Writer(os.Stderr), io.Writer(os.Stdout)
-	logs := &syncBuffer{}
+	logs := &excheck.Log{}
 	if check {
 		errOut, stdOut = io.MultiWriter(os.Stderr, logs), io.MultiWriter(os.Stdout, logs)
 	}
@@ -115,166 +106,31 @@ func run(addr string, check, debug bool) error {
 		return err
 	}
 
-	calls := []call{
-		{note: "a read: one access-log line (stderr), no audit line",
-			path: "/api/items/7", status: 200,
-			logs:  []string{"event=upstream_succeeded", "path=/api/items/7", "status=200"},
-			nolog: []string{`"msg":"audit"`}},
-		{note: "a write: an access-log line and an audit line (stdout)",
-			method: "POST", path: "/api/items", header: []string{"X-User: alice", "Content-Type: application/json"},
-			body: `{"name":"lamp"}`, status: 200,
-			logs: []string{"event=upstream_succeeded", `"msg":"audit","user":"alice","method":"POST","path":"/api/items"`}},
-		{note: "a delete the upstream refuses (the mock answers ?status=404): logged, not audited",
-			method: "DELETE", path: "/api/items/8?status=404", header: []string{"X-User: bob"}, status: 404,
-			logs: []string{"status=404"}, nolog: []string{`"msg":"audit"`}},
-		{note: "a slow upstream past the route's 500ms timeout: 504, logged at WARN",
-			path: "/api/reports?delay=2s", status: 504,
-			logs: []string{"WRN ", "event=upstream_failed", "code=upstream_timeout"}},
-		{note: "no route: 404, logged at INFO",
-			path: "/nope", status: 404, logs: []string{"INF ", "code=not_found"}},
+	calls := []excheck.Call{
+		{Note: "a read: one access-log line (stderr), no audit line",
+			Path: "/api/items/7", Status: 200,
+			Logs:   []string{"event=upstream_succeeded", "path=/api/items/7", "status=200"},
+			NoLogs: []string{`"msg":"audit"`}},
+		{Note: "a write: an access-log line and an audit line (stdout)",
+			Method: "POST", Path: "/api/items", Header: []string{"X-User: alice", "Content-Type: application/json"},
+			Body: `{"name":"lamp"}`, Status: 200,
+			Logs: []string{"event=upstream_succeeded", `"msg":"audit","user":"alice","method":"POST","path":"/api/items"`}},
+		{Note: "a delete the upstream refuses (the mock answers ?status=404): logged, not audited",
+			Method: "DELETE", Path: "/api/items/8?status=404", Header: []string{"X-User: bob"}, Status: 404,
+			Logs: []string{"status=404"}, NoLogs: []string{`"msg":"audit"`}},
+		{Note: "a slow upstream past the route's 500ms timeout: 504, logged at WARN",
+			Path: "/api/reports?delay=2s", Status: 504,
+			Logs: []string{"WRN ", "event=upstream_failed", "code=upstream_timeout"}},
+		{Note: "no route: 404, logged at INFO",
+			Path: "/nope", Status: 404, Logs: []string{"INF ", "code=not_found"}},
 	}
 
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer cancel()
-	ln, err := apigate.Listen(ctx, addr, apigate.ServeOptions{})
-	if err != nil {
-		return err
-	}
-	base := "http://" + ln.Addr().String()
-	fmt.Printf("gateway on %s in front of the mock upstream %s\ntry:\n", base, backend)
-	for _, c := range calls {
-		fmt.Printf("  # %s\n  %s\n", c.note, c.curl(base))
-	}
-	if !check {
-		return apigate.Serve(ctx, ln, gw, apigate.ServeOptions{})
-	}
-	go apigate.Serve(ctx, ln, gw, apigate.ServeOptions{})
-	client := &http.Client{Timeout: 10 * time.Second}
-	for _, c := range calls {
-		before := len(logs.String())
-		if err := c.check(client, base); err != nil {
-			return err
-		}
-		got := logs.String()[before:]
-		for _, want := range c.logs {
-			if !strings.Contains(got, want) {
-				return fmt.Errorf("%s: the log lacks %q; log:\n%s", c.path, want, got)
-			}
-		}
-		for _, deny := range c.nolog {
-			if strings.Contains(got, deny) {
-				return fmt.Errorf("%s: the log holds %q; log:\n%s", c.path, deny, got)
-			}
-		}
-	}
-	return nil
+	ex := excheck.Example{About: "in front of the mock upstream " + backend, Calls: calls, Log: logs}
+	return ex.ListenAndServe(addr, gw, check)
 }
 
 // isTerminal reports whether f is a terminal, where colours help.
 func isTerminal(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-// syncBuffer keeps what the loggers wrote, for -check; observers write
-// from the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// call is one example request: main prints it as a curl command, and
-// -check sends the same request and verifies the answer.
-type call struct {
-	note   string   // what the request shows
-	method string   // GET when empty
-	path   string   // path and query, appended to the gateway's base URL
-	header []string // "Name: value"
-	body   string   // sent as curl -d sends it
-	status int      // the status the answer must have
-	want   []string // text the answer (status line, headers, body) must hold
-	deny   []string // text it must not hold
-	logs   []string // text the logs must hold afterwards
-	nolog  []string // text the logs must not hold afterwards
-}
-
-// curl returns the call as a command line that works as printed.
-func (c call) curl(base string) string {
-	s := "curl -s"
-	if c.status != http.StatusOK {
-		s = "curl -si"
-	}
-	if c.method != "" && (c.method != http.MethodPost || c.body == "") {
-		s += " -X " + c.method
-	}
-	for _, h := range c.header {
-		s += " -H " + quote(h)
-	}
-	if c.body != "" {
-		s += " -d " + quote(c.body)
-	}
-	return s + " " + quote(base+c.path)
-}
-
-// check sends the call as curl would and compares the answer.
-func (c call) check(client *http.Client, base string) error {
-	method := cmp.Or(c.method, http.MethodGet)
-	req, err := http.NewRequest(method, base+c.path, strings.NewReader(c.body))
-	if err != nil {
-		return err
-	}
-	if c.body != "" {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // curl -d's default
-	}
-	for _, h := range c.header {
-		k, v, _ := strings.Cut(h, ":")
-		req.Header.Set(k, strings.TrimSpace(v))
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, c.path, err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, c.path, err)
-	}
-	var ans strings.Builder
-	fmt.Fprintf(&ans, "%s %s\n", res.Proto, res.Status)
-	res.Header.Write(&ans)
-	ans.WriteString("\n")
-	ans.Write(body)
-	got := ans.String()
-	if res.StatusCode != c.status {
-		return fmt.Errorf("%s %s: status %d, want %d; answer:\n%s", method, c.path, res.StatusCode, c.status, got)
-	}
-	for _, w := range c.want {
-		if !strings.Contains(got, w) {
-			return fmt.Errorf("%s %s: answer lacks %q; answer:\n%s", method, c.path, w, got)
-		}
-	}
-	for _, d := range c.deny {
-		if strings.Contains(got, d) {
-			return fmt.Errorf("%s %s: answer holds %q; answer:\n%s", method, c.path, d, got)
-		}
-	}
-	fmt.Printf("ok  %s %s → %d\n", method, c.path, res.StatusCode)
-	return nil
-}
-
-// quote quotes s for a POSIX shell.
-func quote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

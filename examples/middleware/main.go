@@ -11,31 +11,22 @@
 package main
 
 import (
-	"cmp"
-	"context"
 	"crypto/rand"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"os"
-	"os/signal"
-	"strings"
 	"time"
 
 	"github.com/apigate-go/apigate"
+	"github.com/apigate-go/apigate/examples/internal/excheck"
 	"github.com/apigate-go/apigate/examples/upstream"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
-	check := flag.Bool("check", false, "send the example requests, verify the answers, and exit")
-	flag.Parse()
-	if err := run(*addr, *check); err != nil {
-		log.Fatal(err)
-	}
+	excheck.Main(run)
 }
 
 // requestID gives every request an X-Request-Id (keeping the client's),
@@ -158,126 +149,23 @@ func run(addr string, check bool) error {
 	// outermost so that it also logs the 500s of recovered panics.
 	handler := accessLog(logger)(recoverPanics(logger)(mux))
 
-	calls := []call{
-		{note: "a handler of our own, beside the gateway",
-			path: "/healthz", status: 200, want: []string{"ok"}},
-		{note: "through the gateway: a request ID is made, sent upstream and returned",
-			path: "/api/items/7", status: 200, head: true,
-			want: []string{"X-Request-Id: ", `"X-Request-Id": "`, `"path": "/items/7"`}},
-		{note: "the client's request ID is kept",
-			path: "/api/items/7", header: []string{"X-Request-Id: req-42"}, status: 200, head: true,
-			want: []string{"X-Request-Id: req-42", `"X-Request-Id": "req-42"`}},
-		{note: "route middleware: Cache-Control on /api/catalog only",
-			path: "/api/catalog", status: 200, head: true, want: []string{"Cache-Control: public, max-age=60"}},
-		{note: "a panicking hook: 500 from the recovery middleware, the server keeps serving",
-			path: "/api/quota/7", status: 500, want: []string{"internal server error"}},
-		{note: "outside /api/ the mux answers 404 itself",
-			path: "/other", status: 404, want: []string{"404 page not found"}},
+	calls := []excheck.Call{
+		{Note: "a handler of our own, beside the gateway",
+			Path: "/healthz", Status: 200, Want: []string{"ok"}},
+		{Note: "through the gateway: a request ID is made, sent upstream and returned",
+			Path: "/api/items/7", Status: 200, ShowHeaders: true,
+			Want: []string{"X-Request-Id: ", `"X-Request-Id": "`, `"path": "/items/7"`}},
+		{Note: "the client's request ID is kept",
+			Path: "/api/items/7", Header: []string{"X-Request-Id: req-42"}, Status: 200, ShowHeaders: true,
+			Want: []string{"X-Request-Id: req-42", `"X-Request-Id": "req-42"`}},
+		{Note: "route middleware: Cache-Control on /api/catalog only",
+			Path: "/api/catalog", Status: 200, ShowHeaders: true, Want: []string{"Cache-Control: public, max-age=60"}},
+		{Note: "a panicking hook: 500 from the recovery middleware, the server keeps serving",
+			Path: "/api/quota/7", Status: 500, Want: []string{"internal server error"}},
+		{Note: "outside /api/ the mux answers 404 itself",
+			Path: "/other", Status: 404, Want: []string{"404 page not found"}},
 	}
 
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer cancel()
-	ln, err := apigate.Listen(ctx, addr, apigate.ServeOptions{})
-	if err != nil {
-		return err
-	}
-	base := "http://" + ln.Addr().String()
-	fmt.Printf("gateway on %s in front of the mock upstream %s\ntry:\n", base, backend)
-	for _, c := range calls {
-		fmt.Printf("  # %s\n  %s\n", c.note, c.curl(base))
-	}
-	if !check {
-		return apigate.Serve(ctx, ln, handler, apigate.ServeOptions{})
-	}
-	go apigate.Serve(ctx, ln, handler, apigate.ServeOptions{})
-	client := &http.Client{Timeout: 10 * time.Second}
-	for _, c := range calls {
-		if err := c.check(client, base); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// call is one example request: main prints it as a curl command, and
-// -check sends the same request and verifies the answer.
-type call struct {
-	note   string   // what the request shows
-	method string   // GET when empty
-	path   string   // path and query, appended to the gateway's base URL
-	header []string // "Name: value"
-	body   string   // sent as curl -d sends it
-	head   bool     // print the response headers (curl -i) even for a 200
-	status int      // the status the answer must have
-	want   []string // text the answer (status line, headers, body) must hold
-	deny   []string // text it must not hold
-}
-
-// curl returns the call as a command line that works as printed.
-func (c call) curl(base string) string {
-	s := "curl -s"
-	if c.head || c.status != http.StatusOK {
-		s = "curl -si"
-	}
-	if c.method != "" && (c.method != http.MethodPost || c.body == "") {
-		s += " -X " + c.method
-	}
-	for _, h := range c.header {
-		s += " -H " + quote(h)
-	}
-	if c.body != "" {
-		s += " -d " + quote(c.body)
-	}
-	return s + " " + quote(base+c.path)
-}
-
-// check sends the call as curl would and compares the answer.
-func (c call) check(client *http.Client, base string) error {
-	method := cmp.Or(c.method, http.MethodGet)
-	req, err := http.NewRequest(method, base+c.path, strings.NewReader(c.body))
-	if err != nil {
-		return err
-	}
-	if c.body != "" {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // curl -d's default
-	}
-	for _, h := range c.header {
-		k, v, _ := strings.Cut(h, ":")
-		req.Header.Set(k, strings.TrimSpace(v))
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, c.path, err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, c.path, err)
-	}
-	var ans strings.Builder
-	fmt.Fprintf(&ans, "%s %s\n", res.Proto, res.Status)
-	res.Header.Write(&ans)
-	ans.WriteString("\n")
-	ans.Write(body)
-	got := ans.String()
-	if res.StatusCode != c.status {
-		return fmt.Errorf("%s %s: status %d, want %d; answer:\n%s", method, c.path, res.StatusCode, c.status, got)
-	}
-	for _, w := range c.want {
-		if !strings.Contains(got, w) {
-			return fmt.Errorf("%s %s: answer lacks %q; answer:\n%s", method, c.path, w, got)
-		}
-	}
-	for _, d := range c.deny {
-		if strings.Contains(got, d) {
-			return fmt.Errorf("%s %s: answer holds %q; answer:\n%s", method, c.path, d, got)
-		}
-	}
-	fmt.Printf("ok  %s %s → %d\n", method, c.path, res.StatusCode)
-	return nil
-}
-
-// quote quotes s for a POSIX shell.
-func quote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	ex := excheck.Example{About: "in front of the mock upstream " + backend, Calls: calls}
+	return ex.ListenAndServe(addr, handler, check)
 }

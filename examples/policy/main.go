@@ -17,10 +17,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"os"
@@ -31,17 +29,13 @@ import (
 
 	"github.com/apigate-go/apigate"
 	"github.com/apigate-go/apigate/balancer"
+	"github.com/apigate-go/apigate/examples/internal/excheck"
 	"github.com/apigate-go/apigate/examples/upstream"
 	"github.com/apigate-go/apigate/policy"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
-	check := flag.Bool("check", false, "send the example requests, verify the answers, and exit")
-	flag.Parse()
-	if err := run(*addr, *check); err != nil {
-		log.Fatal(err)
-	}
+	excheck.Main(run)
 }
 
 // byTenant is a strategy of our own (with policy.StrategyFunc): every
@@ -175,13 +169,13 @@ func (d demo) keyed() bool {
 
 // shell returns the demo as a command line that works as printed.
 func (d demo) shell(base string) string {
-	q := quote
+	q := excheck.Quote
 	if d.keyed() {
 		q = func(s string) string { return `"` + s + `"` } // let the shell expand $k
 	}
 	s := ""
 	if d.background != "" {
-		s = "curl -s " + quote(base+d.background) + ` | grep '"upstream"' & sleep 0.2; `
+		s = "curl -s " + excheck.Quote(base+d.background) + ` | grep '"upstream"' & sleep 0.2; `
 	}
 	s += "for k in " + strings.Join(d.loop, " ") + "; do "
 	if d.keyed() {
@@ -320,9 +314,4 @@ func seq(n int) []string {
 		s[i] = fmt.Sprint(i + 1)
 	}
 	return s
-}
-
-// quote quotes s for a POSIX shell.
-func quote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -11,33 +11,24 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/apigate-go/apigate"
+	"github.com/apigate-go/apigate/examples/internal/excheck"
 	"github.com/apigate-go/apigate/examples/upstream"
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
-	check := flag.Bool("check", false, "send the example requests, verify the answers, and exit")
 	reusePort := flag.Bool("reuseport", reusePortSupported(), "set SO_REUSEPORT so that several processes can share -addr (Linux and BSDs)")
-	flag.Parse()
-	if err := run(*addr, *check, *reusePort); err != nil {
-		log.Fatal(err)
-	}
+	excheck.Main(func(addr string, check bool) error { return run(addr, check, *reusePort) })
 }
 
 func reusePortSupported() bool {
@@ -97,17 +88,17 @@ func run(addr string, check, reusePort bool) error {
 		ReusePort:         reusePort,
 	}
 
-	calls := []call{
-		{note: "an ordinary request over the tuned transport",
-			path: "/api/items/1", status: 200, want: []string{`"path": "/items/1"`}},
-		{note: "the upstream takes 1s on a route with a 300ms timeout: 504",
-			path: "/api/search?delay=1s", status: 504, want: []string{"upstream_timeout: upstream timed out"}},
-		{note: "a stream on a route without timeout: chunks arrive one by one (curl -N)",
-			path: "/api/feed?stream=3", stream: true, status: 200, want: []string{`"chunk":0`, `"chunk":2`}},
-		{note: "32000 bytes of headers, past MaxHeaderBytes: 431",
-			path: "/api/items/1", bigHeader: 32000, status: 431, want: []string{"431 Request Header Fields Too Large"}},
-		{note: "graceful shutdown: start this, press Ctrl-C within 2s; the request completes, then the gateway exits",
-			path: "/api/items/1?delay=2s", status: 200, want: []string{`"path": "/items/1"`}},
+	calls := []excheck.Call{
+		{Note: "an ordinary request over the tuned transport",
+			Path: "/api/items/1", Status: 200, Want: []string{`"path": "/items/1"`}},
+		{Note: "the upstream takes 1s on a route with a 300ms timeout: 504",
+			Path: "/api/search?delay=1s", Status: 504, Want: []string{"upstream_timeout: upstream timed out"}},
+		{Note: "a stream on a route without timeout: chunks arrive one by one (curl -N)",
+			Path: "/api/feed?stream=3", Stream: true, Status: 200, Want: []string{`"chunk":0`, `"chunk":2`}},
+		{Note: "32000 bytes of headers, past MaxHeaderBytes: 431",
+			Path: "/api/items/1", BigHeader: 32000, Status: 431, Want: []string{"431 Request Header Fields Too Large"}},
+		{Note: "graceful shutdown: start this, press Ctrl-C within 2s; the request completes, then the gateway exits",
+			Path: "/api/items/1?delay=2s", Status: 200, Want: []string{`"path": "/items/1"`}},
 	}
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -117,10 +108,8 @@ func run(addr string, check, reusePort bool) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	fmt.Printf("gateway on %s in front of the mock upstream %s (SO_REUSEPORT: %t)\ntry:\n", base, backend, reusePort)
-	for _, c := range calls {
-		fmt.Printf("  # %s\n  %s\n", c.note, c.curl(base))
-	}
+	ex := excheck.Example{About: fmt.Sprintf("in front of the mock upstream %s (SO_REUSEPORT: %t)", backend, reusePort), Calls: calls}
+	ex.Print(base)
 	if !check {
 		// Serve returns when ctx is cancelled (Ctrl-C), once in-flight
 		// requests are done or ShutdownTimeout has passed.
@@ -136,7 +125,7 @@ func run(addr string, check, reusePort bool) error {
 	client := &http.Client{Timeout: 10 * time.Second}
 	last := len(calls) - 1
 	for _, c := range calls[:last] {
-		if err := c.check(client, base); err != nil {
+		if err := c.Check(client, base); err != nil {
 			return err
 		}
 	}
@@ -155,9 +144,9 @@ func run(addr string, check, reusePort bool) error {
 // checkShutdown sends the slow request, stops serving while it is in
 // flight (as Ctrl-C does), and verifies that it completes, that Serve
 // returns nil, and that new requests are refused afterwards.
-func checkShutdown(client *http.Client, base string, slow call, stopServing func(), served <-chan error) error {
+func checkShutdown(client *http.Client, base string, slow excheck.Call, stopServing func(), served <-chan error) error {
 	done := make(chan error, 1)
-	go func() { done <- slow.check(client, base) }()
+	go func() { done <- slow.Check(client, base) }()
 	time.Sleep(200 * time.Millisecond) // let the request reach the gateway (the upstream takes 2s)
 	stopServing()
 	if err := <-served; err != nil {
@@ -172,97 +161,4 @@ func checkShutdown(client *http.Client, base string, slow call, stopServing func
 	}
 	fmt.Println("ok  shutdown: the in-flight request completed, then new connections were refused")
 	return nil
-}
-
-// call is one example request: main prints it as a curl command, and
-// -check sends the same request and verifies the answer.
-type call struct {
-	note      string   // what the request shows
-	method    string   // GET when empty
-	path      string   // path and query, appended to the gateway's base URL
-	header    []string // "Name: value"
-	body      string   // sent as curl -d sends it
-	stream    bool     // print curl -N, which shows chunks as they arrive
-	bigHeader int      // add an X-Big header of this many bytes
-	status    int      // the status the answer must have
-	want      []string // text the answer (status line, headers, body) must hold
-	deny      []string // text it must not hold
-}
-
-// curl returns the call as a command line that works as printed.
-func (c call) curl(base string) string {
-	s := "curl -s"
-	if c.status != http.StatusOK {
-		s = "curl -si"
-	}
-	if c.method != "" && (c.method != http.MethodPost || c.body == "") {
-		s += " -X " + c.method
-	}
-	if c.stream {
-		s += "N"
-	}
-	for _, h := range c.header {
-		s += " -H " + quote(h)
-	}
-	if c.bigHeader > 0 {
-		s += ` -H "X-Big: $(head -c ` + strconv.Itoa(c.bigHeader) + ` /dev/zero | tr '\0' a)"`
-	}
-	if c.body != "" {
-		s += " -d " + quote(c.body)
-	}
-	return s + " " + quote(base+c.path)
-}
-
-// check sends the call as curl would and compares the answer.
-func (c call) check(client *http.Client, base string) error {
-	method := cmp.Or(c.method, http.MethodGet)
-	req, err := http.NewRequest(method, base+c.path, strings.NewReader(c.body))
-	if err != nil {
-		return err
-	}
-	if c.body != "" {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // curl -d's default
-	}
-	for _, h := range c.header {
-		k, v, _ := strings.Cut(h, ":")
-		req.Header.Set(k, strings.TrimSpace(v))
-	}
-	if c.bigHeader > 0 {
-		req.Header.Set("X-Big", strings.Repeat("a", c.bigHeader))
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, c.path, err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, c.path, err)
-	}
-	var ans strings.Builder
-	fmt.Fprintf(&ans, "%s %s\n", res.Proto, res.Status)
-	res.Header.Write(&ans)
-	ans.WriteString("\n")
-	ans.Write(body)
-	got := ans.String()
-	if res.StatusCode != c.status {
-		return fmt.Errorf("%s %s: status %d, want %d; answer:\n%s", method, c.path, res.StatusCode, c.status, got)
-	}
-	for _, w := range c.want {
-		if !strings.Contains(got, w) {
-			return fmt.Errorf("%s %s: answer lacks %q; answer:\n%s", method, c.path, w, got)
-		}
-	}
-	for _, d := range c.deny {
-		if strings.Contains(got, d) {
-			return fmt.Errorf("%s %s: answer holds %q; answer:\n%s", method, c.path, d, got)
-		}
-	}
-	fmt.Printf("ok  %s %s → %d\n", method, c.path, res.StatusCode)
-	return nil
-}
-
-// quote quotes s for a POSIX shell.
-func quote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
