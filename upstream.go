@@ -20,6 +20,9 @@ type UpstreamOptions struct {
 	MaxIdleConnsPerHost int
 	// MaxConnsPerHost caps connections per backend, 0 for no cap.
 	MaxConnsPerHost int
+	// MaxResponseHeaderBytes caps an upstream's response headers (default
+	// 1 MiB); larger ones are a 502.
+	MaxResponseHeaderBytes int64
 	// ResponseHeaderTimeout bounds the wait for response headers after the
 	// request is written, 0 for none (the request timeout still applies).
 	ResponseHeaderTimeout time.Duration
@@ -30,9 +33,10 @@ type UpstreamOptions struct {
 
 // Default upstream settings.
 const (
-	DefaultConnectTimeout      = 5 * time.Second
-	DefaultIdleConnTimeout     = 90 * time.Second
-	DefaultMaxIdleConnsPerHost = 256
+	DefaultConnectTimeout         = 5 * time.Second
+	DefaultIdleConnTimeout        = 90 * time.Second
+	DefaultMaxIdleConnsPerHost    = 256
+	DefaultMaxResponseHeaderBytes = 1 << 20
 )
 
 // newTransport builds the upstream transport. It never compresses (a proxy
@@ -45,19 +49,23 @@ func newTransport(o UpstreamOptions) *http.Transport {
 	if o.IdleConnTimeout <= 0 {
 		o.IdleConnTimeout = DefaultIdleConnTimeout
 	}
+	if o.MaxResponseHeaderBytes <= 0 {
+		o.MaxResponseHeaderBytes = DefaultMaxResponseHeaderBytes
+	}
 	if o.MaxIdleConnsPerHost <= 0 {
 		o.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
 	}
 	d := &net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}
 	t := &http.Transport{
-		DialContext:           d.DialContext,
-		MaxIdleConnsPerHost:   o.MaxIdleConnsPerHost,
-		MaxConnsPerHost:       o.MaxConnsPerHost,
-		IdleConnTimeout:       o.IdleConnTimeout,
-		ResponseHeaderTimeout: o.ResponseHeaderTimeout,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true,
+		DialContext:            d.DialContext,
+		MaxIdleConnsPerHost:    o.MaxIdleConnsPerHost,
+		MaxConnsPerHost:        o.MaxConnsPerHost,
+		IdleConnTimeout:        o.IdleConnTimeout,
+		ResponseHeaderTimeout:  o.ResponseHeaderTimeout,
+		MaxResponseHeaderBytes: o.MaxResponseHeaderBytes,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		DisableCompression:     true,
 	}
 	if o.Configure != nil {
 		o.Configure(t)

@@ -49,8 +49,9 @@ func Normalize(p string) string {
 
 // Check reports whether p, an escaped absolute upstream path, is safe: it
 // starts with '/', and no segment, nor any piece of a segment split at an
-// encoded '/' or '\' (or a literal '\'), is "." or "..", and no segment but
-// the last is empty. Escapes of '.' must already be decoded (see
+// encoded '/' or '\' (or a literal '\'), is "." or ".." (also when
+// followed by ";params", as in "..;x"), and no segment but the last is
+// empty. Escapes of '.' must already be decoded (see
 // [Normalize]). It allocates nothing.
 func Check(p string) error {
 	if p == "" || p[0] != '/' {
@@ -93,6 +94,11 @@ func hasDotPiece(seg string) bool {
 			}
 		}
 		piece := seg[start:i]
+		// Servlet containers and others drop ";params" before resolving
+		// dot segments: "..;x" is ".." to them.
+		if j := strings.IndexByte(piece, ';'); j >= 0 {
+			piece = piece[:j]
+		}
 		if piece == "." || piece == ".." {
 			return true
 		}

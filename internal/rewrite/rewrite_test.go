@@ -53,6 +53,11 @@ func TestCheck(t *testing.T) {
 		{"/a/%2Fx", false},
 		{"/a/..%5Cx", false},
 		{"/a/..\\x", false},
+		{"/a/..;/admin", false},
+		{"/a/..;x=1/b", false},
+		{"/a/.;/b", false},
+		{"/a/x;..", true},
+		{"/a/b;c", true},
 	}
 	for _, tt := range tests {
 		err := Check(tt.in)
