@@ -99,13 +99,6 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 	if r.ContentLength == 0 {
 		out.Body = nil
 	}
-	// A streamed body is watched: if reading it from the client fails, the
-	// failure is the client's (400), not the backend's.
-	var inBody *clientBody
-	if out.Body != nil && out.Body != http.NoBody {
-		inBody = &clientBody{ReadCloser: out.Body}
-		out.Body = inBody
-	}
 	rawQuery := r.URL.RawQuery
 	if c != nil {
 		if c.hasQuery {
@@ -121,6 +114,13 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 				h["Content-Type"] = []string{c.contentType}
 			}
 		}
+	}
+	// A streamed body is watched: if reading it from the client fails, the
+	// failure is the client's (400), not the backend's.
+	var inBody *clientBody
+	if out.Body != nil && out.Body != http.NoBody && (c == nil || !c.hasBody) {
+		inBody = &clientBody{ReadCloser: out.Body}
+		out.Body = inBody
 	}
 
 	for attempt := 0; ; attempt++ {
@@ -157,7 +157,7 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 				rt.tracker.Done(b.Index, balancer.Result{Latency: lat, Err: err})
 			}
 			clientGone := r.Context().Err() != nil
-			if inBody != nil && inBody.failed.Load() && !clientGone && (c == nil || !c.hasBody) {
+			if inBody != nil && inBody.failed.Load() && !clientGone {
 				e := &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "could not read the request body", Err: err}
 				g.fail(w, r, rt, e)
 				return

@@ -41,7 +41,19 @@ type config struct {
 	out        string
 	profile    string // directory for the Go gateways' pprof profiles
 	timeout    time.Duration
+
+	// Soak mode: apigate alone, an open loop over the routes for
+	// soakDuration at soakRate (0: 70% of the measured maximum), recorded
+	// per soakWindow, the data service restarted midway.
+	soak         bool
+	soakDuration time.Duration
+	soakWindow   time.Duration
+	soakRate     int
 }
+
+// soakLoad is the fraction of the measured maximum throughput a soak test
+// runs at when -soak-rate is not given.
+const soakLoad = 0.7
 
 // modeDefaults are the settings a flag left unset takes.
 func modeDefaults(quick bool) config {
@@ -49,13 +61,15 @@ func modeDefaults(quick bool) config {
 		return config{
 			rounds: 1, warmup: 200 * time.Millisecond, duration: time.Second,
 			latency: 500 * time.Millisecond, conns: 32, rate: 1000, openConns: 32,
-			timeout: 3 * time.Minute,
+			timeout:      3 * time.Minute,
+			soakDuration: 30 * time.Second, soakWindow: 3 * time.Second,
 		}
 	}
 	return config{
 		rounds: 3, warmup: 500 * time.Millisecond, duration: 3 * time.Second,
 		latency: 2 * time.Second, conns: 64, rate: 2000, openConns: 64,
-		timeout: 20 * time.Minute,
+		timeout:      20 * time.Minute,
+		soakDuration: 5 * time.Minute, soakWindow: 5 * time.Second,
 	}
 }
 
@@ -80,14 +94,26 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.gomaxprocs, "gomaxprocs", 0, "GOMAXPROCS of the Go gateways and backends (default: the runtime's, the number of cores)")
 	fs.StringVar(&c.out, "out", "results", "directory for results.md and chart.svg, relative to the bench module")
 	fs.StringVar(&c.profile, "profile", "", "write CPU and allocation profiles of the Go gateways (stdlib, apigate) into `dir`, covering the whole run")
-	fs.DurationVar(&c.timeout, "timeout", 0, "bound on the whole run (default 20m, quick 3m)")
+	fs.DurationVar(&c.timeout, "timeout", 0, "bound on the whole run (default 20m, quick 3m; soak: its duration + 3m)")
+	fs.BoolVar(&c.soak, "soak", false, "soak mode: apigate under an open loop over the routes, the data service restarted midway; writes soak.md and soak.svg")
+	fs.DurationVar(&c.soakDuration, "soak-duration", 0, "soak test length (default 5m, with -quick 30s)")
+	fs.DurationVar(&c.soakWindow, "soak-window", 0, "soak recording window (default 5s, with -quick 3s)")
+	fs.IntVar(&c.soakRate, "soak-rate", 0, "soak request rate, requests per second (default 70% of the maximum measured first)")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	if !c.soak && (c.soakDuration != 0 || c.soakWindow != 0 || c.soakRate != 0) {
+		return config{}, fmt.Errorf("-soak-duration, -soak-window and -soak-rate need -soak")
+	}
 	d := modeDefaults(c.quick)
+	c.soakDuration = or(c.soakDuration, d.soakDuration)
+	c.soakWindow = or(c.soakWindow, d.soakWindow)
+	if c.soak {
+		d.timeout = c.soakDuration + 3*time.Minute
+	}
 	c.rounds = or(c.rounds, d.rounds)
 	c.warmup = or(c.warmup, d.warmup)
 	c.duration = or(c.duration, d.duration)
@@ -111,6 +137,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("durations must be positive")
 	case c.generator != "auto" && c.generator != "wrk" && c.generator != "go":
 		return config{}, fmt.Errorf("generator %q: want auto, wrk or go", c.generator)
+	case c.soakRate < 0:
+		return config{}, fmt.Errorf("soak-rate must be positive")
+	case c.soakWindow <= 0 || c.soakDuration < 2*c.soakWindow:
+		return config{}, fmt.Errorf("soak-window must be positive and soak-duration at least two windows")
 	}
 	return c, nil
 }

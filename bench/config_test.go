@@ -34,6 +34,19 @@ func TestParseFlags(t *testing.T) {
 		{"bad generator", []string{"-generator", "ab"}, nil, true},
 		{"negative rate", []string{"-rate", "-1"}, nil, true},
 		{"stray argument", []string{"now"}, nil, true},
+		{"soak defaults", []string{"-soak"}, func(c config) bool {
+			return c.soak && c.soakDuration == 5*time.Minute && c.soakWindow == 5*time.Second &&
+				c.soakRate == 0 && c.timeout == 8*time.Minute
+		}, false},
+		{"quick soak", []string{"-soak", "-quick"}, func(c config) bool {
+			return c.soakDuration == 30*time.Second && c.soakWindow == 3*time.Second && c.timeout == 3*time.Minute+30*time.Second
+		}, false},
+		{"soak flags", []string{"-soak", "-soak-duration", "1m", "-soak-rate", "500", "-timeout", "2m"}, func(c config) bool {
+			return c.soakDuration == time.Minute && c.soakRate == 500 && c.timeout == 2*time.Minute
+		}, false},
+		{"soak flag without -soak", []string{"-soak-rate", "500"}, nil, true},
+		{"soak shorter than two windows", []string{"-soak", "-soak-duration", "8s"}, nil, true},
+		{"negative soak rate", []string{"-soak", "-soak-rate", "-5"}, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

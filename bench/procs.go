@@ -80,6 +80,23 @@ func (p *proc) stop() {
 	_ = syscall.Kill(-p.pgid(), syscall.SIGKILL)
 }
 
+// kill kills p's process group with SIGKILL, as a crash would, and waits
+// up to five seconds for p to be reaped.
+func (p *proc) kill() error {
+	if p.exited() {
+		return fmt.Errorf("%s had already exited: %v", p.name, p.err)
+	}
+	if err := syscall.Kill(-p.pgid(), syscall.SIGKILL); err != nil {
+		return fmt.Errorf("kill %s: %w", p.name, err)
+	}
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(5 * time.Second):
+		return fmt.Errorf("kill %s: still running after 5s", p.name)
+	}
+}
+
 // logTail returns the last lines of p's output, for error messages.
 func (p *proc) logTail() string {
 	b, err := os.ReadFile(p.log)

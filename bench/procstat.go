@@ -101,22 +101,36 @@ func groupPeakRSS(pgid int) (int64, error) {
 	var total int64
 	var errs []error
 	for _, pid := range groupPIDs(pgid) {
-		b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "status"))
+		n, err := statusBytes(pid, "VmHWM")
 		if err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		for line := range strings.Lines(string(b)) {
-			v, ok := strings.CutPrefix(line, "VmHWM:")
-			if !ok {
-				continue
-			}
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("/proc/%d/status: %w", pid, err))
-			}
-			total += kb << 10
-		}
+		total += n
 	}
 	return total, errors.Join(errs...)
+}
+
+// rss returns the resident set size (VmRSS) of process pid, in bytes.
+func rss(pid int) (int64, error) { return statusBytes(pid, "VmRSS") }
+
+// statusBytes returns field (a size in kB, such as VmRSS) of
+// /proc/PID/status, in bytes.
+func statusBytes(pid int, field string) (int64, error) {
+	p := filepath.Join("/proc", strconv.Itoa(pid), "status")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(b)) {
+		v, ok := strings.CutPrefix(line, field+":")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %s: %w", p, field, err)
+		}
+		return kb << 10, nil
+	}
+	return 0, fmt.Errorf("%s: no %s", p, field)
 }

@@ -38,4 +38,10 @@ func TestProcStat(t *testing.T) {
 	if rss, err := groupPeakRSS(pgid); err != nil || rss < 1<<20 {
 		t.Errorf("groupPeakRSS = %d, %v; want at least 1 MiB", rss, err)
 	}
+	if cur, err := rss(os.Getpid()); err != nil || cur < 1<<20 {
+		t.Errorf("rss = %d, %v; want at least 1 MiB", cur, err)
+	}
+	if _, err := statusBytes(os.Getpid(), "NoSuchField"); err == nil {
+		t.Error("statusBytes(NoSuchField): no error")
+	}
 }

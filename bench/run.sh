@@ -5,6 +5,7 @@
 #   bench/run.sh -quick          smoke test under a minute (CI)
 #   bench/run.sh --with-nginx    also install nginx and njs (Debian) and measure them
 #   bench/run.sh --no-install    never install anything (wrk included)
+#   bench/run.sh -soak           soak test of apigate (about 6 minutes; -soak -quick: 30 s)
 #   bench/run.sh -h              the driver's flags
 #
 # Without --no-install, wrk is installed with apt-get when it is missing and

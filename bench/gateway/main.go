@@ -3,7 +3,10 @@
 //
 // Usage:
 //
-//	gateway -addr 127.0.0.1:8081 -auth http://127.0.0.1:9000 -data http://127.0.0.1:9001
+//	gateway -addr 127.0.0.1:8081 -auth http://127.0.0.1:9000 -data http://127.0.0.1:9001 [-debug 127.0.0.1:8082]
+//
+// With -debug, a separate loopback listener answers GET /goroutines with
+// the process's goroutine count, for the driver's soak test.
 package main
 
 import (
@@ -26,6 +29,7 @@ func main() {
 	dataURL := flag.String("data", "http://127.0.0.1:9001", "data service `URL`")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to `file` until shutdown")
 	memProfile := flag.String("memprofile", "", "write an allocation profile to `file` at shutdown")
+	debugAddr := flag.String("debug", "", "serve GET /goroutines on this loopback `address` (off when empty)")
 	flag.Parse()
 
 	gw, err := newGateway(*authURL, *dataURL)
@@ -38,6 +42,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *debugAddr != "" {
+		go func() {
+			if err := serveDebug(ctx, *debugAddr); err != nil {
+				log.Fatal(err)
+			}
+		}()
+	}
 	err = apigate.ListenAndServe(ctx, *addr, gw, apigate.ServeOptions{})
 	if perr := stopProfiles(); perr != nil {
 		log.Print(perr)
