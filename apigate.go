@@ -38,7 +38,7 @@ type Gateway struct {
 	router       *httprouter.Router
 	handler      http.Handler
 	transport    http.RoundTripper
-	ownTransport *http.Transport
+	ownTransport idleCloser
 	renderer     ErrorRenderer
 	obs          observe.Observer
 	trusted      []netip.Prefix

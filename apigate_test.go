@@ -359,6 +359,8 @@ func TestNewErrors(t *testing.T) {
 		{"bad route path", []Option{Mount(Service("/a", GET("x"), GET("/sp ace")), ok)}, []string{"GET /ax: path must start with /", "not allowed"}},
 		{"duplicate service name", []Option{Mount(Service("/a", GET("/x")), ok), Mount(Service("/b", Name("a"), GET("/x")), ok)}, []string{`service name "a" mounted twice`}},
 		{"h2c upgrade", []Option{Mount(Service("/a", GET("/x")), ok), WithUpgrades("h2c")}, []string{"h2c cannot be allowed"}},
+		{"http1 engine and https", []Option{Mount(Service("/a", GET("/x")), "https://127.0.0.1:1"), WithUpstream(UpstreamOptions{Engine: EngineHTTP1})}, []string{"EngineHTTP1 speaks plain HTTP only"}},
+		{"http1 engine and Configure", []Option{Mount(Service("/a", GET("/x")), ok), WithUpstream(UpstreamOptions{Engine: EngineHTTP1, Configure: func(*http.Transport) {}})}, []string{"Configure needs EngineNetHTTP"}},
 		{"bad trusted proxy", []Option{Mount(Service("/a", GET("/x")), ok), WithTrustedProxies("nope")}, []string{`trusted proxy "nope"`}},
 	}
 	for _, tt := range tests {

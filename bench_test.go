@@ -87,6 +87,11 @@ func BenchmarkPassthroughGET(b *testing.B) {
 		defer g.CloseIdleConnections()
 		runBench(b, g, "GET", "/api/items/7", nil)
 	})
+	b.Run("apigate-http1", func(b *testing.B) {
+		g := MustNew(Mount(Service("/api", GET("/items/:id")), up.URL), WithUpstream(UpstreamOptions{Engine: EngineHTTP1}))
+		defer g.CloseIdleConnections()
+		runBench(b, g, "GET", "/api/items/7", nil)
+	})
 	b.Run("httputil", func(b *testing.B) {
 		runBench(b, stdlibProxy(b, up.URL), "GET", "/api/items/7", nil)
 	})
@@ -97,6 +102,11 @@ func BenchmarkStreamPOST1MiB(b *testing.B) {
 	body := bytes.Repeat([]byte("y"), 1<<20)
 	b.Run("apigate", func(b *testing.B) {
 		g := MustNew(Mount(Service("/api", POST("/upload")), up.URL))
+		defer g.CloseIdleConnections()
+		runBench(b, g, "POST", "/api/upload", body)
+	})
+	b.Run("apigate-http1", func(b *testing.B) {
+		g := MustNew(Mount(Service("/api", POST("/upload")), up.URL), WithUpstream(UpstreamOptions{Engine: EngineHTTP1}))
 		defer g.CloseIdleConnections()
 		runBench(b, g, "POST", "/api/upload", body)
 	})

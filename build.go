@@ -68,8 +68,11 @@ func build(c *config) (*Gateway, error) {
 	if c.transport != nil {
 		g.transport = c.transport
 	} else {
-		g.ownTransport = newTransport(c.upstream)
+		g.ownTransport = newClient(c.upstream)
 		g.transport = g.ownTransport
+		if c.upstream.Engine == EngineHTTP1 && c.upstream.Configure != nil {
+			errs = append(errs, errors.New("apigate: UpstreamOptions.Configure needs EngineNetHTTP"))
+		}
 	}
 	if c.defaultPolicy != "" {
 		if _, ok := c.policies[c.defaultPolicy]; !ok {
@@ -104,6 +107,10 @@ func build(c *config) (*Gateway, error) {
 			}
 			if err != nil {
 				errs = append(errs, fmt.Errorf("apigate: service %q: %w", s.name, err))
+				continue
+			}
+			if u.scheme == "https" && c.transport == nil && c.upstream.Engine == EngineHTTP1 {
+				errs = append(errs, fmt.Errorf("apigate: service %q: backend %q: EngineHTTP1 speaks plain HTTP only", s.name, b.URL))
 				continue
 			}
 			svc.all = append(svc.all, balancer.Backend{Index: len(svc.backends), Addr: b.URL, Weight: max(b.Weight, 1)})

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -66,9 +67,20 @@ func (e *echoUpstream) count() int {
 	return len(e.reqs)
 }
 
-// serveGateway builds a gateway and serves it on a real socket.
+// testEngine is the upstream client the end-to-end tests use:
+// APIGATE_TEST_ENGINE=http1 runs them against EngineHTTP1 (CI runs both).
+func testEngine() Engine {
+	if os.Getenv("APIGATE_TEST_ENGINE") == "http1" {
+		return EngineHTTP1
+	}
+	return EngineNetHTTP
+}
+
+// serveGateway builds a gateway and serves it on a real socket. A test's
+// own WithUpstream replaces the engine choice.
 func serveGateway(t testing.TB, opts ...Option) (*Gateway, *httptest.Server) {
 	t.Helper()
+	opts = append([]Option{WithUpstream(UpstreamOptions{Engine: testEngine()})}, opts...)
 	g, err := New(opts...)
 	if err != nil {
 		t.Fatalf("New: %v", err)

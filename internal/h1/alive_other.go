@@ -1,0 +1,9 @@
+//go:build !(linux || darwin || freebsd || netbsd || openbsd || dragonfly)
+
+package h1
+
+import "net"
+
+// alive reports whether an idle connection still looks usable. Without a
+// non-blocking peek it assumes so.
+func alive(net.Conn) bool { return true }

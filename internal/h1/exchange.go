@@ -1,0 +1,221 @@
+package h1
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// aLongTimeAgo is a deadline in the past: setting it interrupts blocked
+// reads and writes.
+var aLongTimeAgo = time.Unix(1, 0)
+
+func noStop() bool { return true }
+
+// exchange writes req on c and reads the response head, skipping 1xx
+// informational responses other than 101. On error c is closed and retry
+// reports whether c was a reused connection that failed before any byte
+// of the response arrived. body is req's body (nil for none); exchange
+// closes it.
+func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, host string, body io.ReadCloser) (res *http.Response, retry bool, err error) {
+	stop := noStop
+	if ctx.Done() != nil {
+		nc := c.nc
+		stop = context.AfterFunc(ctx, func() { nc.SetDeadline(aLongTimeAgo) })
+	}
+	fail := func(err error) (*http.Response, bool, error) {
+		stop()
+		c.finish(false)
+		return nil, false, err
+	}
+
+	length := int64(0)
+	if body != nil {
+		length = req.ContentLength
+		if length <= 0 || chunkedTE(req.TransferEncoding) {
+			length = -1
+		}
+	}
+	if err := writeHead(c.bw, req, host, length); err != nil {
+		if body != nil {
+			body.Close()
+		}
+		return fail(err)
+	}
+	var werr error
+	switch {
+	case body == nil:
+		werr = c.bw.Flush()
+	case length >= 0 && length <= maxSyncBody:
+		werr = t.writeBody(c.bw, body, length)
+		body.Close()
+	default:
+		// A streaming or large body is written by its own goroutine, so
+		// that the response can be read while the body still flows.
+		if werr = c.bw.Flush(); werr != nil {
+			body.Close()
+			break
+		}
+		c.startWrite(t, body, length)
+	}
+	if werr != nil {
+		var be *bodyReadError
+		if errors.As(werr, &be) {
+			return fail(werr)
+		}
+		werr = fmt.Errorf("writing request: %w", werr)
+		if body == nil {
+			stop()
+			c.finish(false)
+			return nil, c.reused, werr
+		}
+		// The upstream may have answered early and stopped reading the
+		// body: look for that answer before giving up.
+	}
+	c.lim.n = t.opts.MaxResponseHeaderBytes - int64(c.br.Buffered())
+	if d := t.opts.ResponseHeaderTimeout; d > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(d))
+		if ctx.Err() != nil { // do not undo a cancellation's deadline
+			c.nc.SetDeadline(aLongTimeAgo)
+		}
+	}
+	if _, err := c.br.Peek(1); err != nil {
+		stop()
+		aw, reused := c.aw, c.reused
+		c.finish(false)
+		switch {
+		case werr != nil:
+			err = werr
+		case aw != nil && aw.bodyErr.Load() != nil:
+			return nil, false, aw.bodyErr.Load()
+		default:
+			err = fmt.Errorf("reading response: %w", err)
+		}
+		return nil, reused, err
+	}
+	for i := 0; ; i++ {
+		res, err = http.ReadResponse(c.br, req)
+		if err != nil {
+			return fail(fmt.Errorf("reading response: %w", err))
+		}
+		if res.StatusCode >= 200 || res.StatusCode == http.StatusSwitchingProtocols {
+			break
+		}
+		if i == maxInformational {
+			return fail(errors.New("too many 1xx informational responses"))
+		}
+	}
+	c.lim.n = math.MaxInt64
+	if t.opts.ResponseHeaderTimeout > 0 {
+		c.nc.SetReadDeadline(time.Time{})
+		// A cancellation that set its deadline before this reset must
+		// still interrupt the body.
+		if ctx.Err() != nil {
+			c.nc.SetDeadline(aLongTimeAgo)
+		}
+	}
+
+	if res.StatusCode == http.StatusSwitchingProtocols {
+		// The connection now belongs to the caller, read-ahead included.
+		res.Body = &upgradeBody{br: c.br, nc: c.nc, stop: stop}
+		if c.aw == nil {
+			c.bw.Reset(nil)
+			t.writers.Put(c.bw)
+		}
+		return res, false, nil
+	}
+	keep := werr == nil && !res.Close && !req.Close
+	if res.Body == http.NoBody {
+		c.finish(stop() && keep)
+		return res, false, nil
+	}
+	res.Body = &respBody{rc: res.Body, c: c, ctx: ctx, stop: stop, keep: keep}
+	return res, false, nil
+}
+
+// finish ends the reading side of c's exchange: c goes back to the pool
+// when keep allows and the request body, if written by its own goroutine,
+// was sent whole; it is closed otherwise. While that goroutine still
+// runs, the decision is left to it (and c is closed at once when keep is
+// false, to end its writes).
+func (c *conn) finish(keep bool) {
+	if aw := c.aw; aw != nil {
+		aw.mu.Lock()
+		if !aw.writerDone {
+			aw.readerDone, aw.keep = true, keep
+			aw.mu.Unlock()
+			if !keep {
+				c.nc.Close()
+			}
+			return
+		}
+		aw.mu.Unlock()
+		keep = keep && aw.err == nil
+		c.aw = nil
+	}
+	if keep {
+		c.pool.put(c)
+		return
+	}
+	c.close()
+}
+
+// maxSyncBody is the largest request body written on the calling
+// goroutine; larger bodies and those of unknown length are written
+// concurrently with reading the response.
+const maxSyncBody = 64 << 10
+
+// asyncWrite tracks a request body written by its own goroutine. Of the
+// reader (the exchange and then the response body) and the writer, the
+// one that finishes last decides whether the connection is reused.
+type asyncWrite struct {
+	mu         sync.Mutex
+	writerDone bool
+	err        error // the writer's, once writerDone
+	readerDone bool
+	keep       bool // the reader's verdict, once readerDone
+	// bodyErr is set when reading the request body failed; the writer
+	// then closes the connection to end the wait for a response the
+	// upstream will not send.
+	bodyErr atomic.Pointer[bodyReadError]
+}
+
+// startWrite writes body on a new goroutine, which owns c.bw until it
+// finishes.
+func (c *conn) startWrite(t *Transport, body io.ReadCloser, length int64) {
+	aw := &asyncWrite{}
+	c.aw = aw
+	go func() {
+		err := t.writeBody(c.bw, body, length)
+		body.Close()
+		var be *bodyReadError
+		if errors.As(err, &be) {
+			aw.bodyErr.Store(be)
+			c.nc.Close()
+		}
+		aw.mu.Lock()
+		aw.writerDone, aw.err = true, err
+		readerDone, keep := aw.readerDone, aw.keep
+		aw.mu.Unlock()
+		if readerDone {
+			// The reader has let go of c.
+			c.aw = nil
+			if keep && err == nil {
+				c.pool.put(c)
+			} else {
+				c.close()
+			}
+		}
+	}()
+}
+
+// chunkedTE reports whether te asks for chunked transfer coding.
+func chunkedTE(te []string) bool {
+	return len(te) > 0 && te[0] == "chunked"
+}
