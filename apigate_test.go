@@ -530,3 +530,20 @@ func firstLine(s string) string {
 type noBackends struct{}
 
 func (noBackends) Select(policy.Request) ([]balancer.Backend, string) { return nil, "" }
+
+func TestNewTransport(t *testing.T) {
+	up := newEcho(t)
+	for _, e := range []Engine{EngineNetHTTP, EngineHTTP1} {
+		rt := NewTransport(UpstreamOptions{Engine: e})
+		c := &http.Client{Transport: rt}
+		res, err := c.Get(up.URL + "/verify?x=1")
+		if err != nil {
+			t.Fatalf("engine %d: %v", e, err)
+		}
+		res.Body.Close()
+		if got := up.last(t); got.Path != "/verify" || got.Query != "x=1" {
+			t.Errorf("engine %d: upstream got %q %q", e, got.Path, got.Query)
+		}
+		rt.(interface{ CloseIdleConnections() }).CloseIdleConnections()
+	}
+}

@@ -63,6 +63,12 @@ const (
 	DefaultMaxResponseHeaderBytes = 1 << 20
 )
 
+// NewTransport returns a new upstream client built from o, the same kind
+// the gateway builds for itself: use it for the calls hooks make to other
+// services (an auth service, say). It is safe for concurrent use; it also
+// has a CloseIdleConnections method.
+func NewTransport(o UpstreamOptions) http.RoundTripper { return newClient(o) }
+
 // idleCloser is what the gateway needs of its own transport besides
 // RoundTrip.
 type idleCloser interface {

@@ -39,9 +39,13 @@ func newGateway(authURL, dataURL string) (*apigate.Gateway, error) {
 		apigate.POST("/items/search", apigate.JSON[SearchIn]()),
 		apigate.POST("/items/lookup", apigate.JSON[LookupIn](), apigate.Map(remapLookup)),
 	)
+	// apigate's HTTP/1.1 engine both for the proxy and for the hook's
+	// calls to the auth service.
+	up := apigate.UpstreamOptions{Engine: apigate.EngineHTTP1, MaxIdleConnsPerHost: authclient.MaxIdleConnsPerHost}
 	return apigate.New(
 		apigate.Mount(svc, dataURL),
-		apigate.WithState(authclient.New(authURL, authclient.Transport())),
+		apigate.WithUpstream(up),
+		apigate.WithState(authclient.New(authURL, apigate.NewTransport(up))),
 	)
 }
 
