@@ -80,39 +80,34 @@ func runBenchHeader(b *testing.B, h http.Handler, method, path string, body []by
 	})
 }
 
-func BenchmarkPassthroughGET(b *testing.B) {
+// engines are the upstream clients the proxy benchmarks compare.
+var engines = []struct {
+	name   string
+	engine Engine
+}{{"apigate", EngineNetHTTP}, {"apigate-http1", EngineHTTP1}}
+
+// benchProxy runs one exchange through apigate with each engine and
+// through the httputil baseline.
+func benchProxy(b *testing.B, route Route, method, path string, body []byte) {
 	up := benchUpstream(b)
-	b.Run("apigate", func(b *testing.B) {
-		g := MustNew(Mount(Service("/api", GET("/items/:id")), up.URL))
-		defer g.CloseIdleConnections()
-		runBench(b, g, "GET", "/api/items/7", nil)
-	})
-	b.Run("apigate-http1", func(b *testing.B) {
-		g := MustNew(Mount(Service("/api", GET("/items/:id")), up.URL), WithUpstream(UpstreamOptions{Engine: EngineHTTP1}))
-		defer g.CloseIdleConnections()
-		runBench(b, g, "GET", "/api/items/7", nil)
-	})
+	for _, e := range engines {
+		b.Run(e.name, func(b *testing.B) {
+			g := MustNew(Mount(Service("/api", route), up.URL), WithUpstream(UpstreamOptions{Engine: e.engine}))
+			defer g.CloseIdleConnections()
+			runBench(b, g, method, path, body)
+		})
+	}
 	b.Run("httputil", func(b *testing.B) {
-		runBench(b, stdlibProxy(b, up.URL), "GET", "/api/items/7", nil)
+		runBench(b, stdlibProxy(b, up.URL), method, path, body)
 	})
 }
 
+func BenchmarkPassthroughGET(b *testing.B) {
+	benchProxy(b, GET("/items/:id"), "GET", "/api/items/7", nil)
+}
+
 func BenchmarkStreamPOST1MiB(b *testing.B) {
-	up := benchUpstream(b)
-	body := bytes.Repeat([]byte("y"), 1<<20)
-	b.Run("apigate", func(b *testing.B) {
-		g := MustNew(Mount(Service("/api", POST("/upload")), up.URL))
-		defer g.CloseIdleConnections()
-		runBench(b, g, "POST", "/api/upload", body)
-	})
-	b.Run("apigate-http1", func(b *testing.B) {
-		g := MustNew(Mount(Service("/api", POST("/upload")), up.URL), WithUpstream(UpstreamOptions{Engine: EngineHTTP1}))
-		defer g.CloseIdleConnections()
-		runBench(b, g, "POST", "/api/upload", body)
-	})
-	b.Run("httputil", func(b *testing.B) {
-		runBench(b, stdlibProxy(b, up.URL), "POST", "/api/upload", body)
-	})
+	benchProxy(b, POST("/upload"), "POST", "/api/upload", bytes.Repeat([]byte("y"), 1<<20))
 }
 
 // handlerAllocs counts the allocations of one request served by h, called
