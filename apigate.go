@@ -1,24 +1,3 @@
-// Package apigate builds API gateways in plain Go.
-//
-// Declare services and routes with functional options, give them backends,
-// and [New] compiles them into an [http.Handler] that matches requests with
-// httprouter, runs optional typed validation, hooks and maps, picks a
-// backend with a policy, and forwards through a streaming reverse proxy:
-//
-//	api := apigate.Service("/api",
-//		apigate.GET("/items/:id", apigate.To("/v2/items/:id")),
-//		apigate.GET("/static/*rest"),
-//	)
-//	gw, err := apigate.New(apigate.Mount(api, "http://127.0.0.1:9000"))
-//	if err != nil {
-//		log.Fatal(err)
-//	}
-//	log.Fatal(apigate.ListenAndServe(ctx, ":8080", gw, apigate.ServeOptions{}))
-//
-// A route with no typed inputs, hooks or map is a passthrough: its body is
-// streamed both ways and nothing of the gateway's is allocated beyond what
-// net/http needs. Misconfiguration is reported by New, never by a panic at
-// request time.
 package apigate
 
 import (

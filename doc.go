@@ -1,0 +1,51 @@
+// Package apigate builds API gateways in plain Go.
+//
+// Declare services and routes with functional options, give them backends,
+// and [New] compiles them into an [http.Handler] that matches requests with
+// httprouter, runs optional typed validation, hooks and maps, picks a
+// backend with a policy, and forwards through a streaming reverse proxy:
+//
+//	type LookupIn struct {
+//		Q string `json:"q" apigate:"required"`
+//	}
+//	type LookupOut struct {
+//		Query string `json:"query"`
+//		Limit int    `json:"limit"`
+//	}
+//
+//	func auth(c *apigate.Ctx) error {
+//		if c.Header("Authorization") == "" {
+//			return apigate.Unauthorized("missing authorization")
+//		}
+//		return c.SetHeader("X-User-Id", "u-1")
+//	}
+//
+//	func remap(c *apigate.Ctx, in LookupIn) (LookupOut, error) {
+//		return LookupOut{Query: strings.TrimSpace(in.Q), Limit: 20}, nil
+//	}
+//
+//	api := apigate.Service("/api",
+//		apigate.GET("/items/:id", apigate.Before(auth), apigate.To("/v2/items/:id")),
+//		apigate.POST("/items/lookup", apigate.JSON[LookupIn](), apigate.Map(remap)),
+//		apigate.GET("/users/:id", apigate.Policy("sticky")),
+//		apigate.GET("/static/*rest"),
+//	)
+//	gw, err := apigate.New(
+//		apigate.Mount(api, "http://10.0.0.1:8080", "http://10.0.0.2:8080"),
+//		apigate.WithPolicy("sticky", policy.PathSticky("id")),
+//	)
+//	if err != nil {
+//		log.Fatal(err) // every misconfiguration at once, each naming its route
+//	}
+//	log.Fatal(apigate.ListenAndServe(ctx, ":8080", gw, apigate.ServeOptions{}))
+//
+// A route with no typed inputs, hooks or map is a passthrough: its body is
+// streamed both ways and nothing of the gateway's is allocated beyond the
+// outbound request. Other routes run a pipeline with a pooled [Ctx]:
+// [Path] parameters, [Before] hooks, [Query], [JSON] or [Form] input, then
+// [Map]. Errors a client sees are [*Error] values with stable codes,
+// written by an [ErrorRenderer]; runtime events go to an optional observer
+// (package observe); backends are chosen by policies (packages policy and
+// balancer). Misconfiguration is reported by New, never by a panic at
+// request time.
+package apigate
