@@ -13,47 +13,25 @@ import (
 	"context"
 	"flag"
 	"log"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/apigate-go/apigate"
-	"github.com/apigate-go/apigate/bench/internal/profiling"
+	"github.com/apigate-go/apigate/bench/internal/gwmain"
 )
 
 func main() {
-	log.SetFlags(0)
-	log.SetPrefix("gateway: ")
-	addr := flag.String("addr", "127.0.0.1:8081", "listen `address`")
-	authURL := flag.String("auth", "http://127.0.0.1:9000", "auth service `URL`")
-	dataURL := flag.String("data", "http://127.0.0.1:9001", "data service `URL`")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to `file` until shutdown")
-	memProfile := flag.String("memprofile", "", "write an allocation profile to `file` at shutdown")
 	debugAddr := flag.String("debug", "", "serve GET /goroutines on this loopback `address` (off when empty)")
-	flag.Parse()
-
-	gw, err := newGateway(*authURL, *dataURL)
-	if err != nil {
-		log.Fatal(err)
-	}
-	stopProfiles, err := profiling.Start(*cpuProfile, *memProfile)
-	if err != nil {
-		log.Fatal(err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if *debugAddr != "" {
-		go func() {
-			if err := serveDebug(ctx, *debugAddr); err != nil {
-				log.Fatal(err)
-			}
-		}()
-	}
-	err = apigate.ListenAndServe(ctx, *addr, gw, apigate.ServeOptions{})
-	if perr := stopProfiles(); perr != nil {
-		log.Print(perr)
-	}
-	if err != nil {
-		log.Fatal(err)
-	}
+	gwmain.Main("gateway", "127.0.0.1:8081", func(ctx context.Context, f gwmain.Flags) error {
+		gw, err := newGateway(f.AuthURL, f.DataURL)
+		if err != nil {
+			return err
+		}
+		if *debugAddr != "" {
+			go func() {
+				if err := serveDebug(ctx, *debugAddr); err != nil {
+					log.Fatal(err)
+				}
+			}()
+		}
+		return apigate.ListenAndServe(ctx, f.Addr, gw, apigate.ServeOptions{})
+	})
 }

@@ -10,44 +10,20 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
-	"log"
 	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
-	"github.com/apigate-go/apigate/bench/internal/profiling"
+	"github.com/apigate-go/apigate/bench/internal/gwmain"
 )
 
 func main() {
-	log.SetFlags(0)
-	log.SetPrefix("stdlib: ")
-	addr := flag.String("addr", "127.0.0.1:8080", "listen `address`")
-	authURL := flag.String("auth", "http://127.0.0.1:9000", "auth service `URL`")
-	dataURL := flag.String("data", "http://127.0.0.1:9001", "data service `URL`")
-	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to `file` until shutdown")
-	memProfile := flag.String("memprofile", "", "write an allocation profile to `file` at shutdown")
-	flag.Parse()
-
-	h, err := newHandler(*authURL, *dataURL)
-	if err != nil {
-		log.Fatal(err)
-	}
-	stopProfiles, err := profiling.Start(*cpuProfile, *memProfile)
-	if err != nil {
-		log.Fatal(err)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err = serve(ctx, *addr, h)
-	if perr := stopProfiles(); perr != nil {
-		log.Print(perr)
-	}
-	if err != nil {
-		log.Fatal(err)
-	}
+	gwmain.Main("stdlib", "127.0.0.1:8080", func(ctx context.Context, f gwmain.Flags) error {
+		h, err := newHandler(f.AuthURL, f.DataURL)
+		if err != nil {
+			return err
+		}
+		return serve(ctx, f.Addr, h)
+	})
 }
 
 // serve runs an http.Server with the timeouts a production gateway sets
