@@ -21,7 +21,7 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
-	check := flag.Bool("check", false, "send the example requests, print the answers, and exit")
+	check := flag.Bool("check", false, "send the example requests, check the answers, and exit")
 	flag.Parse()
 	if err := run(*addr, *check); err != nil {
 		log.Fatal(err)
