@@ -3,6 +3,7 @@ package apigate
 import (
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 
@@ -111,7 +112,7 @@ func (g *Gateway) allowed(path string) string {
 	for _, m := range g.methods {
 		if h, _, _ := g.router.Lookup(m, path); h != nil {
 			allow = append(allow, m)
-			if m == http.MethodGet && !contains(g.methods, http.MethodHead) {
+			if m == http.MethodGet && !slices.Contains(g.methods, http.MethodHead) {
 				allow = append(allow, http.MethodHead)
 			}
 		}
@@ -119,7 +120,7 @@ func (g *Gateway) allowed(path string) string {
 	if len(allow) == 0 {
 		return ""
 	}
-	if !contains(allow, http.MethodOptions) {
+	if !slices.Contains(allow, http.MethodOptions) {
 		allow = append(allow, http.MethodOptions)
 	}
 	return strings.Join(allow, ", ")
@@ -150,15 +151,6 @@ func (g *Gateway) emit(r *http.Request, rt *route, ev observe.Event) {
 		ev.Route = rt.pattern
 	}
 	g.obs.Observe(r.Context(), ev)
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func clipString(s string) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -133,7 +134,7 @@ func build(c *config) (*Gateway, error) {
 		return nil, err
 	}
 	for _, rt := range g.routes {
-		if !contains(g.methods, rt.method) {
+		if !slices.Contains(g.methods, rt.method) {
 			g.methods = append(g.methods, rt.method)
 		}
 	}

@@ -102,10 +102,7 @@ func (h *health) filter(cands []balancer.Backend) []balancer.Backend {
 			copy(up, cands[:j])
 		}
 	}
-	if up == nil {
-		return cands
-	}
-	if len(up) == 0 {
+	if len(up) == 0 { // none down now, or all down: try them all
 		return cands
 	}
 	return up

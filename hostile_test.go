@@ -334,11 +334,17 @@ func TestRequestSmuggling(t *testing.T) {
 // not counted as failing, so clients cannot cool backends down at will.
 func TestMalformedUploadIsTheClientsFault(t *testing.T) {
 	up := newEcho(t)
-	g, gw := serveGateway(t, Mount(Service("/", POST("/x")), up.URL), WithPassiveHealth(1, time.Minute))
+	log := &eventLog{}
+	g, gw := serveGateway(t, Mount(Service("/", POST("/x")), up.URL), WithPassiveHealth(1, time.Minute), WithObserver(log))
 	resp := rawRequest(t, gw.Listener.Addr().String(),
 		"POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n\r\n")
 	if code := statusOf(resp); code != 400 {
 		t.Errorf("status line = %q, want 400 bad_request", firstLine(resp))
+	}
+	// The request went upstream, so it ends with one UpstreamFailed event
+	// (not a PipelineFailed after BackendSelected).
+	if got := kinds(log.take()); got != "request_started,backend_selected,upstream_failed" {
+		t.Errorf("events = %s, want request_started,backend_selected,upstream_failed", got)
 	}
 	h := g.routes[0].svc.health
 	if d, f := h.down.Load(), h.backends[0].fails.Load(); d != 0 || f != 0 {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -105,7 +106,7 @@ func Path[T any]() RouteOption {
 			return nil, err
 		}
 		for _, n := range plan.Names() {
-			if !contains(b.params, n) {
+			if !slices.Contains(b.params, n) {
 				return nil, fmt.Errorf("path input %v: field names parameter %q, which the route lacks (it has %v)", t, n, b.params)
 			}
 		}
@@ -387,6 +388,9 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		buf.Grow(512)
 	}
 	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	if err != nil && r.Context().Err() != nil {
+		return nil, &Error{Status: StatusClientClosedRequest, Code: CodeClientClosed, Message: "client closed request", Err: err}
+	}
 	if err != nil {
 		return nil, &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "could not read the request body", Err: err}
 	}

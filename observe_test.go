@@ -146,3 +146,33 @@ func TestObserverSeesErrorDetail(t *testing.T) {
 		t.Errorf("observer did not get the detail: %+v", ev)
 	}
 }
+
+// TestClientGoneDuringBodyRead: a client that disconnects while a JSON body
+// is being read ends as 499 client_closed for the observer, not a 400.
+func TestClientGoneDuringBodyRead(t *testing.T) {
+	up := newEcho(t)
+	log := &eventLog{}
+	_, gw := serveGateway(t, Mount(Service("/", POST("/j", JSON[lookupIn]())), up.URL), WithObserver(log))
+	c, err := net.Dial("tcp", gw.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Write([]byte("POST /j HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"q\":"))
+	time.Sleep(20 * time.Millisecond)
+	c.Close()
+	var last observe.Event
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if ev := log.take(); len(ev) > 0 {
+			last = ev[len(ev)-1]
+			if last.Kind.Terminal() {
+				break
+			}
+		}
+	}
+	if last.Kind != observe.PipelineFailed || last.Status != StatusClientClosedRequest || last.Code != CodeClientClosed {
+		t.Errorf("terminal event = %v %d %q, want pipeline_failed 499 client_closed", last.Kind, last.Status, last.Code)
+	}
+	if up.count() != 0 {
+		t.Error("upstream reached")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -157,23 +158,24 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 				rt.tracker.Done(b.Index, balancer.Result{Latency: lat, Err: err})
 			}
 			clientGone := r.Context().Err() != nil
+			var e *Error
 			if inBody != nil && inBody.failed.Load() && !clientGone {
-				e := &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "could not read the request body", Err: err}
-				g.fail(w, r, rt, e)
-				return
-			}
-			if !clientGone {
-				rt.svc.health.failure(b.Index)
-			}
-			if attempt == 0 && !clientGone && len(cands) > 1 && canRetry(out, c, err) {
-				// Nothing reached the upstream: try once more elsewhere.
-				cands = without(cands, b.Index)
-				if c != nil && c.hasBody {
-					out.Body = io.NopCloser(bytes.NewReader(c.body))
+				// The client's body broke, not the backend.
+				e = &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "could not read the request body", Err: err}
+			} else {
+				if !clientGone {
+					rt.svc.health.failure(b.Index)
 				}
-				continue
+				if attempt == 0 && !clientGone && len(cands) > 1 && canRetry(out, c, err) {
+					// Nothing reached the upstream: try once more elsewhere.
+					cands = without(cands, b.Index)
+					if c != nil && c.hasBody {
+						out.Body = io.NopCloser(bytes.NewReader(c.body))
+					}
+					continue
+				}
+				e = upstreamError(r, ctx, err)
 			}
-			e := upstreamError(r, ctx, err)
 			if g.obs != nil {
 				g.emit(r, rt, observe.Event{Kind: observe.UpstreamFailed, Backend: b.Index, Addr: b.Addr, Status: e.Status, Code: e.Code, Latency: lat, Err: err})
 			}
@@ -224,6 +226,12 @@ func canRetry(out *http.Request, c *Ctx, err error) bool {
 	if out.Body != nil && (c == nil || !c.hasBody) {
 		return false
 	}
+	return isDialError(err)
+}
+
+// isDialError reports whether err is a failure to connect, so the
+// upstream received nothing.
+func isDialError(err error) bool {
 	var oe *net.OpError
 	return errors.As(err, &oe) && oe.Op == "dial"
 }
@@ -315,8 +323,7 @@ func upstreamError(r *http.Request, ctx context.Context, err error) *Error {
 	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || errors.As(err, &ne) && ne.Timeout() {
 		return &Error{Status: http.StatusGatewayTimeout, Code: CodeUpstreamTimeout, Message: "upstream timed out", Err: err}
 	}
-	var oe *net.OpError
-	if errors.As(err, &oe) && oe.Op == "dial" {
+	if isDialError(err) {
 		return &Error{Status: http.StatusBadGateway, Code: CodeUpstreamUnavailable, Message: "upstream unavailable", Err: err}
 	}
 	return &Error{Status: http.StatusBadGateway, Code: CodeBadGateway, Message: "bad gateway", Err: err}
@@ -346,7 +353,7 @@ func (g *Gateway) outHeader(r *http.Request) (http.Header, string) {
 		sv = sv[n:]
 	}
 	upType := hop.UpgradeType(in)
-	if upType != "" && !contains(g.upgrades, upType) {
+	if upType != "" && !slices.Contains(g.upgrades, upType) {
 		upType = ""
 	}
 	te := hop.TE(in)

@@ -2,6 +2,7 @@ package rewrite
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/julienschmidt/httprouter"
@@ -59,7 +60,7 @@ func Compile(tmpl string, params []string) (*Template, error) {
 		if name == "" {
 			return nil, fmt.Errorf("rewrite: template %q: %c without a name at %d", tmpl, c, i)
 		}
-		idx := indexOf(params, name)
+		idx := slices.Index(params, name)
 		if idx < 0 {
 			return nil, fmt.Errorf("rewrite: template %q names %c%s, which the route pattern lacks (it has %v)", tmpl, c, name, params)
 		}
@@ -110,13 +111,4 @@ func (t *Template) Fill(ps httprouter.Params) string {
 
 func isNameByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
-}
-
-func indexOf(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	return -1
 }
