@@ -544,3 +544,29 @@ func TestNewTransport(t *testing.T) {
 		rt.(interface{ CloseIdleConnections() }).CloseIdleConnections()
 	}
 }
+
+// TestUpstreamConfigure: Configure runs after the gateway's defaults and
+// its changes are what the proxy uses.
+func TestUpstreamConfigure(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Big", strings.Repeat("a", 1024))
+	}))
+	defer up.Close()
+	called := false
+	_, gw := serveGateway(t, Mount(Service("/", GET("/x")), up.URL), WithUpstream(UpstreamOptions{
+		Configure: func(tr *http.Transport) {
+			called = true
+			if !tr.DisableCompression || tr.MaxIdleConnsPerHost != DefaultMaxIdleConnsPerHost {
+				t.Errorf("Configure saw a transport without the defaults: compression off %v, idle per host %d", tr.DisableCompression, tr.MaxIdleConnsPerHost)
+			}
+			tr.MaxResponseHeaderBytes = 256
+		},
+	}))
+	res, _ := get(t, gw.URL+"/x")
+	if !called {
+		t.Fatal("Configure was not called")
+	}
+	if res.StatusCode != http.StatusBadGateway {
+		t.Errorf("status = %d, want 502 from the header cap Configure set", res.StatusCode)
+	}
+}

@@ -15,9 +15,13 @@ type user struct{ ID string }
 func TestHooks(t *testing.T) {
 	up := newEcho(t)
 	var trail []string
+	shared := &authClient{tokens: map[string]string{"Bearer good": "u-1"}}
 	auth := func(c *Ctx) error {
 		trail = append(trail, "auth")
 		ac := State[*authClient](c)
+		if ac != shared {
+			return errors.New("State returned another *authClient than the one registered")
+		}
 		id, ok := ac.tokens[c.Header("Authorization")]
 		if !ok {
 			return Unauthorized("missing or bad token")
@@ -51,7 +55,7 @@ func TestHooks(t *testing.T) {
 			return Respond(http.StatusTeapot, http.Header{"X-Custom": {"1"}}, []byte("short and stout"))
 		})),
 	)
-	_, gw := serveGateway(t, Mount(svc, up.URL), WithState(&authClient{tokens: map[string]string{"Bearer good": "u-1"}}))
+	_, gw := serveGateway(t, Mount(svc, up.URL), WithState(shared))
 
 	req := newReq(t, "GET", gw.URL+"/api/items/a%2Fb", "")
 	req.Header.Set("Authorization", "Bearer good")
