@@ -76,8 +76,27 @@ type idleCloser interface {
 	CloseIdleConnections()
 }
 
+// withDefaults fills each zero field with its default, once, for both
+// engines.
+func (o UpstreamOptions) withDefaults() UpstreamOptions {
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = DefaultConnectTimeout
+	}
+	if o.IdleConnTimeout <= 0 {
+		o.IdleConnTimeout = DefaultIdleConnTimeout
+	}
+	if o.MaxResponseHeaderBytes <= 0 {
+		o.MaxResponseHeaderBytes = DefaultMaxResponseHeaderBytes
+	}
+	if o.MaxIdleConnsPerHost <= 0 {
+		o.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
+	}
+	return o
+}
+
 // newClient builds the upstream client the options select.
 func newClient(o UpstreamOptions) idleCloser {
+	o = o.withDefaults()
 	if o.Engine == EngineHTTP1 {
 		return h1.New(h1.Options{
 			DialTimeout:            o.ConnectTimeout,
@@ -94,18 +113,7 @@ func newClient(o UpstreamOptions) idleCloser {
 // must pass bodies as they are), ignores proxy environment variables, and
 // speaks HTTP/1.1 to backends unless Configure says otherwise.
 func newTransport(o UpstreamOptions) *http.Transport {
-	if o.ConnectTimeout <= 0 {
-		o.ConnectTimeout = DefaultConnectTimeout
-	}
-	if o.IdleConnTimeout <= 0 {
-		o.IdleConnTimeout = DefaultIdleConnTimeout
-	}
-	if o.MaxResponseHeaderBytes <= 0 {
-		o.MaxResponseHeaderBytes = DefaultMaxResponseHeaderBytes
-	}
-	if o.MaxIdleConnsPerHost <= 0 {
-		o.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
-	}
+	o = o.withDefaults()
 	d := &net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}
 	t := &http.Transport{
 		DialContext:            d.DialContext,
