@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/apigate-go/apigate/internal/h1"
 	"github.com/apigate-go/apigate/internal/rewrite"
 	"github.com/apigate-go/apigate/observe"
 	"github.com/julienschmidt/httprouter"
@@ -19,6 +20,7 @@ type Gateway struct {
 	handler      http.Handler
 	transport    http.RoundTripper
 	ownTransport idleCloser
+	h1           *h1.Transport // transport, when it is apigate's own HTTP/1.1 client
 	renderer     ErrorRenderer
 	obs          observe.Observer
 	trusted      []netip.Prefix

@@ -436,8 +436,7 @@ func TestMountInServeMux(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
 	mux.Handle("/api/", g)
-	s := httptest.NewServer(mux)
-	defer s.Close()
+	s := serveFront(t, mux)
 	if _, body := get(t, s.URL+"/healthz"); body != "ok" {
 		t.Errorf("health body = %q", body)
 	}

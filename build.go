@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/apigate-go/apigate/balancer"
+	"github.com/apigate-go/apigate/internal/h1"
 	"github.com/apigate-go/apigate/internal/rewrite"
 	"github.com/apigate-go/apigate/policy"
 	"github.com/julienschmidt/httprouter"
@@ -71,6 +72,7 @@ func build(c *config) (*Gateway, error) {
 	} else {
 		g.ownTransport = newClient(c.upstream)
 		g.transport = g.ownTransport
+		g.h1, _ = g.ownTransport.(*h1.Transport)
 		if c.upstream.Engine == EngineHTTP1 && c.upstream.Configure != nil {
 			errs = append(errs, errors.New("apigate: UpstreamOptions.Configure needs EngineNetHTTP"))
 		}

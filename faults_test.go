@@ -318,8 +318,7 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gw := httptest.NewServer(g)
-	defer gw.Close()
+	gw := serveFront(t, g)
 	defer g.CloseIdleConnections()
 	tr := &http.Transport{}
 	client := &http.Client{Transport: tr}

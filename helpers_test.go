@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/apigate-go/apigate/internal/h1"
 )
 
 // received is what the echo upstream saw of one request.
@@ -67,8 +69,9 @@ func (e *echoUpstream) count() int {
 	return len(e.reqs)
 }
 
-// testEngine is the upstream client the end-to-end tests use:
-// APIGATE_TEST_ENGINE=http1 runs them against EngineHTTP1 (CI runs both).
+// testEngine is the upstream client and the server the end-to-end tests
+// use: APIGATE_TEST_ENGINE=http1 runs them against EngineHTTP1 (CI runs
+// both).
 func testEngine() Engine {
 	if os.Getenv("APIGATE_TEST_ENGINE") == "http1" {
 		return EngineHTTP1
@@ -85,10 +88,34 @@ func serveGateway(t testing.TB, opts ...Option) (*Gateway, *httptest.Server) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	s := httptest.NewServer(g)
-	t.Cleanup(s.Close)
+	s := serveFront(t, g)
 	t.Cleanup(g.CloseIdleConnections)
 	return g, s
+}
+
+// serveFront serves a gateway (or a handler wrapping one) on a real
+// socket with the test engine's server: net/http's, or apigate's
+// HTTP/1.1 server when APIGATE_TEST_ENGINE=http1.
+func serveFront(t testing.TB, h http.Handler) *httptest.Server {
+	t.Helper()
+	if testEngine() != EngineHTTP1 {
+		s := httptest.NewServer(h)
+		t.Cleanup(s.Close)
+		return s
+	}
+	s := httptest.NewUnstartedServer(h)
+	s.URL = "http://" + s.Listener.Addr().String()
+	srv := h1.NewServer(h, h1.ServerOptions{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(s.Listener)
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+	})
+	return s
 }
 
 // do sends a request and returns the response with its body read.

@@ -65,11 +65,18 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 	} else {
 		h, upType = g.outHeader(r)
 	}
+	// The route's timeout bounds the exchange: apigate's HTTP/1.1 client
+	// takes it as a deadline, at no cost; others through the context.
 	ctx := r.Context()
+	var deadline time.Time
 	if rt.timeout > 0 && upType == "" {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, rt.timeout)
-		defer cancel()
+		if g.h1 != nil {
+			deadline = time.Now().Add(rt.timeout)
+		} else {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, rt.timeout)
+			defer cancel()
+		}
 	}
 	out := r.WithContext(ctx)
 	out.Header = h
@@ -148,7 +155,13 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 		if rt.tracker != nil {
 			rt.tracker.Start(b.Index)
 		}
-		res, err := g.transport.RoundTrip(out)
+		var res *http.Response
+		var err error
+		if g.h1 != nil {
+			res, err = g.h1.RoundTripDeadline(out, deadline)
+		} else {
+			res, err = g.transport.RoundTrip(out)
+		}
 		var lat time.Duration
 		if !start.IsZero() {
 			lat = time.Since(start)

@@ -8,15 +8,19 @@ import (
 	"time"
 )
 
-// Engine selects the client that carries upstream requests.
+// Engine selects an HTTP implementation: the standard library's, or
+// apigate's own HTTP/1.1 one, built for a proxy. [UpstreamOptions.Engine]
+// chooses the client that carries upstream requests, and
+// [ServeOptions.Engine] the server that accepts client requests.
 type Engine uint8
 
 const (
-	// EngineNetHTTP is the standard library's http.Transport: HTTP/1.1 and
-	// HTTP/2, TLS, and [UpstreamOptions.Configure] for anything else. The
-	// default.
+	// EngineNetHTTP is the standard library: as a client, http.Transport
+	// (HTTP/1.1 and HTTP/2, TLS, and [UpstreamOptions.Configure] for
+	// anything else); as a server, http.Server. The default.
 	EngineNetHTTP Engine = iota
-	// EngineHTTP1 is apigate's HTTP/1.1 client, built for a proxy: each
+	// EngineHTTP1 is apigate's HTTP/1.1 implementation. As a server, see
+	// [ServeOptions.Engine]. As a client, it is built for a proxy: each
 	// exchange runs on the request's goroutine, with no per-connection
 	// reader and writer goroutines and one buffered write for small
 	// requests, so it spends 10–30% less CPU per request under load. It

@@ -32,6 +32,6 @@ func main() {
 				}
 			}()
 		}
-		return apigate.ListenAndServe(ctx, f.Addr, gw, apigate.ServeOptions{})
+		return apigate.ListenAndServe(ctx, f.Addr, gw, apigate.ServeOptions{Engine: apigate.EngineHTTP1})
 	})
 }

@@ -27,7 +27,7 @@ type respBody struct {
 	rc    io.ReadCloser // from http.ReadResponse; never closed (it drains)
 	c     *conn
 	ctx   context.Context
-	stop  func() bool
+	st    stopper
 	keep  bool
 	state atomic.Int32
 	err   error // sticky, touched by Read only
@@ -47,12 +47,12 @@ func (b *respBody) Read(p []byte) (int, error) {
 	if err == io.EOF {
 		b.err = io.EOF
 		if b.state.CompareAndSwap(bodyOpen, bodyDone) {
-			b.c.finish(b.stop() && b.keep)
+			b.c.finish(b.st.stop() && b.keep)
 		}
 		return n, io.EOF
 	}
 	if b.state.CompareAndSwap(bodyOpen, bodyDone) {
-		b.stop()
+		b.st.stop()
 		b.c.finish(false)
 		b.err = mapErr(b.ctx, err)
 	} else {
@@ -65,7 +65,7 @@ func (b *respBody) Read(p []byte) (int, error) {
 // may be called concurrently with Read, which it interrupts.
 func (b *respBody) Close() error {
 	if b.state.CompareAndSwap(bodyOpen, bodyClosed) {
-		b.stop()
+		b.st.stop()
 		// Buffers are not recycled: a concurrent Read may still use them.
 		return b.c.nc.Close()
 	}
@@ -77,7 +77,7 @@ func (b *respBody) Close() error {
 type upgradeBody struct {
 	br   *bufio.Reader
 	nc   net.Conn
-	stop func() bool
+	st   stopper
 	once sync.Once
 }
 
@@ -89,7 +89,7 @@ func (u *upgradeBody) Write(p []byte) (int, error) { return u.nc.Write(p) }
 func (u *upgradeBody) Close() error {
 	var err error
 	u.once.Do(func() {
-		u.stop()
+		u.st.stop()
 		err = u.nc.Close()
 	})
 	return err

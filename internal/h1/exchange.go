@@ -16,21 +16,66 @@ import (
 // reads and writes.
 var aLongTimeAgo = time.Unix(1, 0)
 
-func noStop() bool { return true }
+// stopper ends the watch of an exchange's context: stop reports false
+// when the context was cancelled first (and the connection's deadline
+// set in the past).
+type stopper interface{ stop() bool }
+
+// stopFunc is the stop function of [context.AfterFunc].
+type stopFunc func() bool
+
+func (f stopFunc) stop() bool { return f() }
+
+// noStop is the stopper of a context that is never cancelled.
+var noStop = stopFunc(func() bool { return true })
+
+// stop ends the watch of a server request's context (see reqCtx.watch).
+func (c *conn) stop() bool {
+	rc := c.watched
+	c.watched = nil
+	return rc.unwatch(c.nc)
+}
+
+// watch arranges for c's exchange to be interrupted when ctx is
+// cancelled. It returns false when ctx is cancelled already.
+func (c *conn) watch(ctx context.Context) (stopper, bool) {
+	if rc, ok := ctx.(*reqCtx); ok {
+		ok, cancelled := rc.watch(c.nc)
+		if cancelled {
+			return nil, false
+		}
+		if ok {
+			c.watched = rc
+			return c, true
+		}
+	}
+	if ctx.Done() == nil {
+		return noStop, true
+	}
+	nc := c.nc
+	return stopFunc(context.AfterFunc(ctx, func() { nc.SetDeadline(aLongTimeAgo) })), true
+}
 
 // exchange writes req on c and reads the response head, skipping 1xx
 // informational responses other than 101. On error c is closed and retry
 // reports whether c was a reused connection that failed before any byte
 // of the response arrived. body is req's body (nil for none); exchange
 // closes it.
-func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, host string, body io.ReadCloser) (res *http.Response, retry bool, err error) {
-	stop := noStop
-	if ctx.Done() != nil {
-		nc := c.nc
-		stop = context.AfterFunc(ctx, func() { nc.SetDeadline(aLongTimeAgo) })
+func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, host string, body io.ReadCloser, deadline time.Time) (res *http.Response, retry bool, err error) {
+	if !deadline.IsZero() {
+		c.nc.SetDeadline(deadline)
+		c.deadline = true
+	}
+	st, ok := c.watch(ctx)
+	if !ok {
+		if body != nil {
+			body.Close()
+		}
+		c.finish(false)
+		return nil, false, ctx.Err()
 	}
 	fail := func(err error) (*http.Response, bool, error) {
-		stop()
+		st.stop()
 		c.finish(false)
 		return nil, false, err
 	}
@@ -71,7 +116,7 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 		}
 		werr = fmt.Errorf("writing request: %w", werr)
 		if body == nil {
-			stop()
+			st.stop()
 			c.finish(false)
 			return nil, c.reused, werr
 		}
@@ -80,13 +125,15 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 	}
 	c.lim.n = t.opts.MaxResponseHeaderBytes - int64(c.br.Buffered())
 	if d := t.opts.ResponseHeaderTimeout; d > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(d))
+		if hd := time.Now().Add(d); deadline.IsZero() || hd.Before(deadline) {
+			c.nc.SetReadDeadline(hd)
+		}
 		if ctx.Err() != nil { // do not undo a cancellation's deadline
 			c.nc.SetDeadline(aLongTimeAgo)
 		}
 	}
 	if _, err := c.br.Peek(1); err != nil {
-		stop()
+		st.stop()
 		aw, reused := c.aw, c.reused
 		c.finish(false)
 		switch {
@@ -113,7 +160,7 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 	}
 	c.lim.n = math.MaxInt64
 	if t.opts.ResponseHeaderTimeout > 0 {
-		c.nc.SetReadDeadline(time.Time{})
+		c.nc.SetReadDeadline(deadline)
 		// A cancellation that set its deadline before this reset must
 		// still interrupt the body.
 		if ctx.Err() != nil {
@@ -123,7 +170,7 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 
 	if res.StatusCode == http.StatusSwitchingProtocols {
 		// The connection now belongs to the caller, read-ahead included.
-		res.Body = &upgradeBody{br: c.br, nc: c.nc, stop: stop}
+		res.Body = &upgradeBody{br: c.br, nc: c.nc, st: st}
 		if c.aw == nil {
 			c.bw.Reset(nil)
 			t.writers.Put(c.bw)
@@ -132,10 +179,10 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 	}
 	keep := werr == nil && !res.Close && !req.Close
 	if res.Body == http.NoBody {
-		c.finish(stop() && keep)
+		c.finish(st.stop() && keep)
 		return res, false, nil
 	}
-	res.Body = &respBody{rc: res.Body, c: c, ctx: ctx, stop: stop, keep: keep}
+	res.Body = &respBody{rc: res.Body, c: c, ctx: ctx, st: st, keep: keep}
 	return res, false, nil
 }
 
@@ -160,10 +207,19 @@ func (c *conn) finish(keep bool) {
 		c.aw = nil
 	}
 	if keep {
-		c.pool.put(c)
+		c.putBack()
 		return
 	}
 	c.close()
+}
+
+// putBack returns c to its pool, without the deadline of the exchange.
+func (c *conn) putBack() {
+	if c.deadline {
+		c.nc.SetDeadline(time.Time{})
+		c.deadline = false
+	}
+	c.pool.put(c)
 }
 
 // maxSyncBody is the largest request body written on the calling
@@ -207,7 +263,7 @@ func (c *conn) startWrite(t *Transport, body io.ReadCloser, length int64) {
 			// The reader has let go of c.
 			c.aw = nil
 			if keep && err == nil {
-				c.pool.put(c)
+				c.putBack()
 			} else {
 				c.close()
 			}

@@ -21,6 +21,11 @@ type conn struct {
 	idleAt time.Time
 	reused bool
 	aw     *asyncWrite // the body writer of the current exchange, if any
+	// watched is the server request context the current exchange is
+	// registered on, if any (see [conn.watch]).
+	watched *reqCtx
+	// deadline is set while the exchange's deadline is on nc.
+	deadline bool
 }
 
 // pool holds the idle connections to one upstream, newest last.

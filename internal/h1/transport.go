@@ -110,6 +110,15 @@ func (t *Transport) CloseIdleConnections() {
 // Protocols response has a Body that is an [io.ReadWriteCloser] over the
 // connection.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.RoundTripDeadline(req, time.Time{})
+}
+
+// RoundTripDeadline is RoundTrip with the whole exchange (dialing,
+// writing the request, and reading the response, body included) bounded
+// by deadline, unless it is zero. It bounds the exchange with the
+// connection's deadlines rather than a derived context, so it costs no
+// allocation; expiry is a timeout [net.Error].
+func (t *Transport) RoundTripDeadline(req *http.Request, deadline time.Time) (*http.Response, error) {
 	body := req.Body
 	if body == http.NoBody {
 		body = nil
@@ -134,11 +143,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	replayable := (body == nil || req.GetBody != nil) && idempotent(req)
 
 	for attempt := 0; ; attempt++ {
-		c, err := t.conn(ctx, k, attempt == 0, replayable)
+		c, err := t.conn(ctx, k, attempt == 0, replayable, deadline)
 		if err != nil {
 			return fail(mapErr(ctx, err))
 		}
-		res, retry, err := t.exchange(ctx, c, req, host, body)
+		res, retry, err := t.exchange(ctx, c, req, host, body, deadline)
 		if err == nil {
 			return res, nil
 		}
@@ -188,7 +197,7 @@ func (t *Transport) target(req *http.Request) (key, string, error) {
 
 // conn returns a pooled connection for k if reuse allows, else a new one.
 // A connection for a request that cannot be replayed is probed first.
-func (t *Transport) conn(ctx context.Context, k key, reuse, replayable bool) (*conn, error) {
+func (t *Transport) conn(ctx context.Context, k key, reuse, replayable bool, deadline time.Time) (*conn, error) {
 	p := t.pool(k)
 	if reuse {
 		for {
@@ -201,6 +210,11 @@ func (t *Transport) conn(ctx context.Context, k key, reuse, replayable bool) (*c
 			}
 			c.close()
 		}
+	}
+	if !deadline.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline)
+		defer cancel()
 	}
 	return t.dial(ctx, p)
 }
