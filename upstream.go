@@ -70,7 +70,10 @@ const (
 // NewTransport returns a new upstream client built from o, the same kind
 // the gateway builds for itself: use it for the calls hooks make to other
 // services (an auth service, say). It is safe for concurrent use; it also
-// has a CloseIdleConnections method.
+// has a CloseIdleConnections method. Bound calls with the request's
+// context (context.WithTimeout) rather than http.Client.Timeout: for any
+// RoundTripper but http.Transport, the client's Timeout costs a goroutine
+// and a timer per call.
 func NewTransport(o UpstreamOptions) http.RoundTripper { return newClient(o) }
 
 // idleCloser is what the gateway needs of its own transport besides

@@ -24,7 +24,7 @@ const (
 // its pool; closing it earlier closes the connection rather than
 // draining an unknown amount of data.
 type respBody struct {
-	rc    io.ReadCloser // from http.ReadResponse; never closed (it drains)
+	f     framed
 	c     *conn
 	ctx   context.Context
 	st    stopper
@@ -40,7 +40,7 @@ func (b *respBody) Read(p []byte) (int, error) {
 	if b.state.Load() == bodyClosed {
 		return 0, errBodyClosed
 	}
-	n, err := b.rc.Read(p)
+	n, err := b.f.Read(p)
 	if err == nil {
 		return n, nil
 	}

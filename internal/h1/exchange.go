@@ -146,11 +146,13 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 		}
 		return nil, reused, err
 	}
+	var ra *respAlloc
 	for i := 0; ; i++ {
-		res, err = http.ReadResponse(c.br, req)
+		ra, err = c.readResponse(req, int(min(t.opts.MaxResponseHeaderBytes, math.MaxInt32)))
 		if err != nil {
 			return fail(fmt.Errorf("reading response: %w", err))
 		}
+		res = &ra.res
 		if res.StatusCode >= 200 || res.StatusCode == http.StatusSwitchingProtocols {
 			break
 		}
@@ -182,7 +184,9 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 		c.finish(st.stop() && keep)
 		return res, false, nil
 	}
-	res.Body = &respBody{rc: res.Body, c: c, ctx: ctx, st: st, keep: keep}
+	b := &ra.body
+	b.c, b.ctx, b.st, b.keep = c, ctx, st, keep
+	res.Body = b
 	return res, false, nil
 }
 

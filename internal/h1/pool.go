@@ -24,6 +24,7 @@ type conn struct {
 	// watched is the server request context the current exchange is
 	// registered on, if any (see [conn.watch]).
 	watched *reqCtx
+	head    []byte // the response head being read
 	// deadline is set while the exchange's deadline is on nc.
 	deadline bool
 }

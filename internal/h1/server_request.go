@@ -176,6 +176,7 @@ func (info *reqInfo) frame(req *http.Request, h http.Header) error {
 		info.expect = req.ProtoMinor >= 1 && info.length != 0
 	}
 	if tr, ok := h["Trailer"]; ok && info.length < 0 {
+		delete(h, "Trailer")
 		req.Trailer = make(http.Header)
 		for _, v := range tr {
 			for _, k := range strings.Split(v, ",") {

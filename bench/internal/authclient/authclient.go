@@ -38,8 +38,14 @@ func New(base string, rt http.RoundTripper) *Client {
 	if rt == nil {
 		rt = Transport()
 	}
-	return &Client{url: base + "/verify", hc: &http.Client{Transport: rt, Timeout: 10 * time.Second}}
+	// The timeout goes on each call's context rather than on
+	// http.Client.Timeout, which starts a goroutine and a timer per call
+	// for any RoundTripper other than http.Transport.
+	return &Client{url: base + "/verify", hc: &http.Client{Transport: rt}}
 }
+
+// callTimeout bounds one call to the auth service.
+const callTimeout = 10 * time.Second
 
 // Verify asks the auth service whether authorization, the client's
 // Authorization header value, is valid. It returns [ErrUnauthorized] when
@@ -48,6 +54,8 @@ func (c *Client) Verify(ctx context.Context, authorization string) (Identity, er
 	if authorization == "" {
 		return Identity{}, ErrUnauthorized
 	}
+	ctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, http.NoBody)
 	if err != nil {
 		return Identity{}, fmt.Errorf("authclient: %w", err)

@@ -1,0 +1,135 @@
+package h1
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// respAlloc is a response and its body, allocated together.
+type respAlloc struct {
+	res  http.Response
+	body respBody
+}
+
+// readResponse reads a response head from c for req and frames its body,
+// as [http.ReadResponse] does, with one allocation for the head's strings
+// and one for the response. The body is not yet wrapped for the pool.
+func (c *conn) readResponse(req *http.Request, max int) (*respAlloc, error) {
+	buf, err := readLines(c.br, c.head[:0], max, false)
+	c.head = buf[:0]
+	if err != nil {
+		switch {
+		case err == errHeadTooLarge:
+			err = errHeaderTooLarge
+		case err == io.EOF || err == errUnexpectedEOFHead:
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	head := string(buf)
+	line, rest, _ := strings.Cut(head, "\n")
+	proto, status, _ := strings.Cut(line, " ")
+	major, minor, ok := parseVersion(proto)
+	if !ok || major != 1 {
+		return nil, fmt.Errorf("malformed HTTP version %q", clipQuote(proto))
+	}
+	if len(status) < 3 || !isDigit(status[0]) || !isDigit(status[1]) || !isDigit(status[2]) ||
+		len(status) > 3 && status[3] != ' ' || status[0] == '0' {
+		return nil, fmt.Errorf("malformed status line %q", clipQuote(line))
+	}
+	code := int(status[0]-'0')*100 + int(status[1]-'0')*10 + int(status[2]-'0')
+	h, err := parseFields(rest)
+	if err != nil {
+		var re *reqError
+		if errors.As(err, &re) {
+			err = errors.New(re.msg)
+		}
+		return nil, err
+	}
+
+	ra := &respAlloc{}
+	res := &ra.res
+	res.Status, res.StatusCode = status, code
+	res.Proto, res.ProtoMajor, res.ProtoMinor = proto, major, minor
+	res.Header, res.Request = h, req
+	if minor == 0 {
+		res.Close = !hasToken(h["Connection"], "keep-alive")
+	} else {
+		res.Close = hasToken(h["Connection"], "close")
+	}
+
+	length := int64(-2) // until the connection ends
+	if te, ok := h["Transfer-Encoding"]; ok && minor >= 1 {
+		if len(te) != 1 || !strings.EqualFold(te[0], "chunked") {
+			return nil, fmt.Errorf("unsupported transfer encoding %q", clipQuote(strings.Join(te, ", ")))
+		}
+		delete(h, "Transfer-Encoding")
+		delete(h, "Content-Length")
+		res.TransferEncoding = chunkedList
+		length = -1
+	} else if cl, ok := h["Content-Length"]; ok {
+		n, valid := parseLength(cl[0])
+		for _, v := range cl[1:] {
+			valid = valid && v == cl[0]
+		}
+		if !valid {
+			return nil, fmt.Errorf("invalid Content-Length %q", clipQuote(strings.Join(cl, ", ")))
+		}
+		length = n
+	}
+	res.ContentLength = length
+	if length < 0 {
+		res.ContentLength = -1
+	}
+	if req.Method == http.MethodHead || code < 200 || code == http.StatusNoContent || code == http.StatusNotModified {
+		if code == http.StatusNoContent || code == http.StatusNotModified || code < 200 {
+			res.ContentLength = 0
+		}
+		res.Body = http.NoBody
+		return ra, nil
+	}
+	if length == -2 {
+		res.Close = true
+	}
+	if length == -1 {
+		if err := declareTrailers(res, h); err != nil {
+			return nil, err
+		}
+	}
+	if length == 0 {
+		res.Body = http.NoBody
+		return ra, nil
+	}
+	ra.body.f.init(c.br, length, &res.Trailer, max)
+	return ra, nil
+}
+
+// declareTrailers moves the fields a chunked response's "Trailer" header
+// names into res.Trailer, with nil values until the body is read.
+func declareTrailers(res *http.Response, h http.Header) error {
+	vv, ok := h["Trailer"]
+	if !ok {
+		return nil
+	}
+	delete(h, "Trailer")
+	res.Trailer = make(http.Header)
+	for _, k := range trailerKeys(vv) {
+		switch k {
+		case "Transfer-Encoding", "Trailer", "Content-Length":
+			return fmt.Errorf("bad trailer key %q", k)
+		}
+		res.Trailer[k] = nil
+	}
+	return nil
+}
+
+// clipQuote shortens s for an error message.
+func clipQuote(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}

@@ -1,0 +1,106 @@
+package h1
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// benchGETHandler sets Content-Type and Content-Length and writes 500
+// bytes, with no allocation of its own.
+func benchGETHandler() http.Handler {
+	body := []byte(strings.Repeat("0123456789", 50))
+	ct := []string{"text/plain; charset=utf-8"}
+	cl := []string{strconv.Itoa(len(body))}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h["Content-Type"] = ct
+		h["Content-Length"] = cl
+		w.Write(body)
+	})
+}
+
+// readBenchResponse reads one response framed by Content-Length, without
+// allocating, and returns its body length.
+func readBenchResponse(br *bufio.Reader) (int, error) {
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return 0, err
+	}
+	if !bytes.HasPrefix(line, []byte("HTTP/1.1 200 ")) {
+		return 0, fmt.Errorf("status line %q", line)
+	}
+	n := -1
+	for {
+		line, err = br.ReadSlice('\n')
+		if err != nil {
+			return 0, err
+		}
+		if len(line) <= 2 {
+			break
+		}
+		const key = "content-length:"
+		if len(line) > len(key) && bytes.EqualFold(line[:len(key)], []byte(key)) {
+			n = 0
+			for _, c := range bytes.TrimSpace(line[len(key):]) {
+				n = n*10 + int(c-'0')
+			}
+		}
+	}
+	if n < 0 {
+		return 0, fmt.Errorf("no Content-Length")
+	}
+	_, err = br.Discard(n)
+	return n, err
+}
+
+// benchGET runs keep-alive GETs over one loopback connection to the server
+// that serve starts on ln; serve returns its stop function.
+func benchGET(b *testing.B, serve func(ln net.Listener) (stop func())) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(serve(ln))
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer nc.Close()
+	br := bufio.NewReaderSize(nc, 4<<10)
+	req := []byte("GET /bench?q=1 HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := nc.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		if n, err := readBenchResponse(br); err != nil || n != 500 {
+			b.Fatalf("response: %d bytes, %v; want 500", n, err)
+		}
+	}
+}
+
+// BenchmarkServerGET is a keep-alive GET of a 500-byte response from
+// [Server].
+func BenchmarkServerGET(b *testing.B) {
+	benchGET(b, func(ln net.Listener) func() {
+		s := NewServer(benchGETHandler(), ServerOptions{})
+		go s.Serve(ln)
+		return func() { s.Close() }
+	})
+}
+
+// BenchmarkNetHTTPServerGET is BenchmarkServerGET against net/http's
+// http.Server, the baseline.
+func BenchmarkNetHTTPServerGET(b *testing.B) {
+	benchGET(b, func(ln net.Listener) func() {
+		s := &http.Server{Handler: benchGETHandler()}
+		go s.Serve(ln)
+		return func() { s.Close() }
+	})
+}
