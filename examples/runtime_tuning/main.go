@@ -86,6 +86,9 @@ func run(addr string, check, reusePort bool) error {
 		MaxHeaderBytes:    16 << 10,         // larger request heads get 431
 		ShutdownTimeout:   10 * time.Second, // on Ctrl-C, in-flight requests get this long to finish
 		ReusePort:         reusePort,
+		// apigate's own HTTP/1.1 server: a fraction of net/http's CPU and
+		// allocations per request; HTTP/1.1 only (see ServeOptions.Engine).
+		Engine: apigate.EngineHTTP1,
 	}
 
 	calls := []excheck.Call{

@@ -62,10 +62,7 @@ func (c *conn) watch(ctx context.Context) (stopper, bool) {
 // of the response arrived. body is req's body (nil for none); exchange
 // closes it.
 func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, host string, body io.ReadCloser, deadline time.Time) (res *http.Response, retry bool, err error) {
-	if !deadline.IsZero() {
-		c.nc.SetDeadline(deadline)
-		c.deadline = true
-	}
+	c.setDeadline(deadline)
 	st, ok := c.watch(ctx)
 	if !ok {
 		if body != nil {
@@ -217,13 +214,22 @@ func (c *conn) finish(keep bool) {
 	c.close()
 }
 
-// putBack returns c to its pool, without the deadline of the exchange.
-func (c *conn) putBack() {
-	if c.deadline {
+// putBack returns c to its pool. The deadline of its last exchange stays
+// (an idle connection reads nothing) until the next exchange replaces or
+// clears it, which saves two timer updates per exchange.
+func (c *conn) putBack() { c.pool.put(c) }
+
+// setDeadline sets the exchange's deadline on c, or clears the last one
+// for a zero deadline.
+func (c *conn) setDeadline(d time.Time) {
+	switch {
+	case !d.IsZero():
+		c.nc.SetDeadline(d)
+		c.deadline = true
+	case c.deadline:
 		c.nc.SetDeadline(time.Time{})
 		c.deadline = false
 	}
-	c.pool.put(c)
 }
 
 // maxSyncBody is the largest request body written on the calling

@@ -2,6 +2,7 @@ package h1
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -313,6 +314,15 @@ func (c *srvConn) serve() {
 	}
 }
 
+// headBuffered reports whether a whole request head is already read
+// ahead, so reading it cannot block and needs no deadline of its own.
+func (c *srvConn) headBuffered() bool {
+	b, _ := c.br.Peek(c.br.Buffered())
+	return bytes.Contains(b, crlfcrlf)
+}
+
+var crlfcrlf = []byte("\r\n\r\n")
+
 // setReadDeadline sets the read deadline d from now, or clears it for
 // d <= 0.
 func (c *srvConn) setReadDeadline(d time.Duration) {
@@ -341,7 +351,9 @@ type exchange struct {
 func (c *srvConn) serveOne() bool {
 	s := c.srv
 	start := time.Now()
-	c.setReadDeadline(s.headTimeout)
+	if !c.headBuffered() {
+		c.setReadDeadline(s.headTimeout)
+	}
 	ex := &exchange{}
 	var tmpl http.Request
 	if err := c.readRequest(&tmpl, &ex.url, &ex.info); err != nil {
@@ -353,10 +365,13 @@ func (c *srvConn) serveOne() bool {
 	}
 	// The body is bounded by ReadTimeout from the start of the request,
 	// or not at all.
+	// (Without a body, nothing is read before the next request's wait
+	// sets its own deadline.)
 	switch rt := s.opts.ReadTimeout; {
 	case rt > 0 && rt != s.headTimeout:
 		c.nc.SetReadDeadline(start.Add(rt))
-	case rt <= 0:
+		c.rdl = true
+	case rt <= 0 && ex.info.length != 0:
 		c.setReadDeadline(0)
 	}
 	if d := s.opts.WriteTimeout; d > 0 {
@@ -422,8 +437,15 @@ func (c *srvConn) call(w *response, req *http.Request) (ok bool) {
 // reject answers a request refused before its handler and ends the
 // connection.
 func (c *srvConn) reject(re *reqError) {
-	fmt.Fprintf(c.bw, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",
-		re.status, http.StatusText(re.status), len(re.msg), re.msg)
+	// The body is net/http's: the status, and the reason for a 4xx or 5xx
+	// other than 431.
+	status := fmt.Sprintf("%d %s", re.status, http.StatusText(re.status))
+	body := status
+	if re.status != http.StatusRequestHeaderFieldsTooLarge {
+		body += ": " + re.msg
+	}
+	fmt.Fprintf(c.bw, "HTTP/1.1 %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s",
+		status, len(body), body)
 	if c.bw.Flush() == nil {
 		c.closeWriteAndWait()
 	}

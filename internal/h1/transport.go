@@ -205,7 +205,11 @@ func (t *Transport) conn(ctx context.Context, k key, reuse, replayable bool, dea
 			if c == nil {
 				break
 			}
-			if replayable || alive(c.nc) {
+			if replayable {
+				return c, nil
+			}
+			c.setDeadline(time.Time{}) // an expired one would fail the probe
+			if alive(c.nc) {
 				return c, nil
 			}
 			c.close()
