@@ -9,6 +9,8 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"testing"
+
+	"github.com/apigate-go/apigate/internal/h1"
 )
 
 // The benchmarks in this file run the same exchange through apigate and
@@ -52,7 +54,12 @@ func runBench(b *testing.B, h http.Handler, method, path string, body []byte) {
 }
 
 func runBenchHeader(b *testing.B, h http.Handler, method, path string, body []byte, hdr http.Header) {
-	front := httptest.NewServer(h)
+	runBenchOn(b, httptest.NewServer(h), method, path, body, hdr)
+}
+
+// runBenchOn sends parallel requests to front, an apigate gateway or its
+// baseline, and closes front at the end.
+func runBenchOn(b *testing.B, front *httptest.Server, method, path string, body []byte, hdr http.Header) {
 	defer front.Close()
 	c := benchClient()
 	defer c.CloseIdleConnections()
@@ -80,11 +87,29 @@ func runBenchHeader(b *testing.B, h http.Handler, method, path string, body []by
 	})
 }
 
-// engines are the upstream clients the proxy benchmarks compare.
+// engines are the upstream clients and servers the proxy benchmarks
+// compare.
 var engines = []struct {
-	name   string
-	engine Engine
-}{{"apigate", EngineNetHTTP}, {"apigate-http1", EngineHTTP1}}
+	name           string
+	client, server Engine
+}{
+	{"apigate", EngineNetHTTP, EngineNetHTTP},
+	{"apigate-http1", EngineHTTP1, EngineNetHTTP},
+	{"apigate-http1-server", EngineHTTP1, EngineHTTP1},
+}
+
+// benchFront serves h for a benchmark with the given server engine.
+func benchFront(b *testing.B, h http.Handler, server Engine) *httptest.Server {
+	if server != EngineHTTP1 {
+		return httptest.NewServer(h)
+	}
+	s := httptest.NewUnstartedServer(h)
+	s.URL = "http://" + s.Listener.Addr().String()
+	srv := h1.NewServer(h, h1.ServerOptions{})
+	go srv.Serve(s.Listener)
+	b.Cleanup(func() { srv.Close() })
+	return s
+}
 
 // benchProxy runs one exchange through apigate with each engine and
 // through the httputil baseline.
@@ -92,9 +117,9 @@ func benchProxy(b *testing.B, route Route, method, path string, body []byte) {
 	up := benchUpstream(b)
 	for _, e := range engines {
 		b.Run(e.name, func(b *testing.B) {
-			g := MustNew(Mount(Service("/api", route), up.URL), WithUpstream(UpstreamOptions{Engine: e.engine}))
+			g := MustNew(Mount(Service("/api", route), up.URL), WithUpstream(UpstreamOptions{Engine: e.client}))
 			defer g.CloseIdleConnections()
-			runBench(b, g, method, path, body)
+			runBenchOn(b, benchFront(b, g, e.server), method, path, body, nil)
 		})
 	}
 	b.Run("httputil", func(b *testing.B) {

@@ -22,8 +22,30 @@ type reqCtx struct {
 	mu       sync.Mutex
 	done     chan struct{}
 	err      error
-	upstream net.Conn         // interrupted on cancel
-	funcs    map[*func()]bool // AfterFunc registrations
+	upstream net.Conn      // interrupted on cancel
+	funcs    []*afterFunc  // AfterFunc registrations
+	inline   [2]*afterFunc // funcs' first backing array
+}
+
+// afterFunc is one [reqCtx.AfterFunc] registration.
+type afterFunc struct {
+	f func()
+	c *reqCtx
+}
+
+// stop unregisters a; it reports false when a's context was cancelled
+// first (and f started).
+func (a *afterFunc) stop() bool {
+	c := a.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, e := range c.funcs {
+		if e == a {
+			c.funcs = append(c.funcs[:i], c.funcs[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -74,8 +96,8 @@ func (c *reqCtx) cancel() {
 	if up != nil {
 		up.SetDeadline(aLongTimeAgo)
 	}
-	for f := range funcs {
-		go (*f)()
+	for _, a := range funcs {
+		go a.f()
 	}
 }
 
@@ -83,27 +105,19 @@ func (c *reqCtx) cancel() {
 // cancelled, as [context.AfterFunc] does; the context package uses it for
 // contexts derived from c, so that they need no goroutine of their own.
 func (c *reqCtx) AfterFunc(f func()) (stop func() bool) {
+	a := &afterFunc{f: f, c: c}
 	c.mu.Lock()
 	if c.err != nil {
 		c.mu.Unlock()
 		go f()
-		return func() bool { return false }
+		return a.stop
 	}
 	if c.funcs == nil {
-		c.funcs = make(map[*func()]bool)
+		c.funcs = c.inline[:0]
 	}
-	p := &f
-	c.funcs[p] = true
+	c.funcs = append(c.funcs, a)
 	c.mu.Unlock()
-	return func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if !c.funcs[p] {
-			return false
-		}
-		delete(c.funcs, p)
-		return true
-	}
+	return a.stop
 }
 
 // watch registers nc to be interrupted when c is cancelled. It reports

@@ -209,7 +209,7 @@ func (t *Transport) conn(ctx context.Context, k key, reuse, replayable bool, dea
 				return c, nil
 			}
 			c.setDeadline(time.Time{}) // an expired one would fail the probe
-			if alive(c.nc) {
+			if alive(c) {
 				return c, nil
 			}
 			c.close()
