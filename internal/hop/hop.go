@@ -36,9 +36,29 @@ func Remove(h http.Header) {
 			}
 		}
 	}
+	if len(h) < len(headers) {
+		// A small header: checking its keys beats looking up every
+		// hop-by-hop name.
+		for k := range h {
+			if isHop(k) {
+				delete(h, k)
+			}
+		}
+		return
+	}
 	for _, k := range headers {
 		delete(h, k)
 	}
+}
+
+// isHop reports whether k, in canonical form, is one of headers.
+func isHop(k string) bool {
+	switch k {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
 }
 
 // UpgradeType returns the protocol a request or response asks to upgrade
