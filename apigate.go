@@ -31,6 +31,7 @@ type Gateway struct {
 	routes       []*route
 	bufPool      sync.Pool
 	ctxPool      sync.Pool
+	fwdPool      sync.Pool // *fwdState, with EngineHTTP1
 }
 
 // New builds a gateway from options. It reports every configuration

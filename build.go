@@ -67,6 +67,7 @@ func build(c *config) (*Gateway, error) {
 	}
 	g.bufPool.New = func() any { b := make([]byte, 32<<10); return &b }
 	g.ctxPool.New = func() any { return new(Ctx) }
+	g.fwdPool.New = func() any { return new(fwdState) }
 	if c.transport != nil {
 		g.transport = c.transport
 	} else {

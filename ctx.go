@@ -19,6 +19,7 @@ type Ctx struct {
 	ps      httprouter.Params
 	rt      *route
 	header  http.Header // outbound headers
+	hbuf    headerBuf   // header's storage, kept across requests
 	vals    []any
 	hdrErr  error
 	upgrade string // allowed upgrade protocol, "" for none
@@ -34,7 +35,7 @@ type Ctx struct {
 
 func (c *Ctx) reset() {
 	clear(c.vals)
-	*c = Ctx{vals: c.vals[:0]}
+	*c = Ctx{vals: c.vals[:0], hbuf: c.hbuf}
 }
 
 // Request returns the inbound request. Treat it as read-only: change what

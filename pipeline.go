@@ -31,7 +31,11 @@ func (p *pipeline) run(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 	g := p.rt.gw
 	c := g.ctxPool.Get().(*Ctx)
 	c.r, c.ps, c.rt = r, ps, p.rt
-	c.header, c.upgrade = g.outHeader(r)
+	var hb *headerBuf
+	if g.h1 != nil {
+		hb = &c.hbuf
+	}
+	c.header, c.upgrade = g.outHeader(r, hb)
 	if err := p.exec(c); err != nil {
 		e, resp := asError(err)
 		if resp != nil {

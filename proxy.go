@@ -58,12 +58,22 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 		return
 	}
 
+	// With apigate's own client, what the outbound request needs is
+	// pooled: that client is done with all of it once the response body
+	// is closed, before forward returns.
+	var fs *fwdState
+	if g.h1 != nil {
+		fs = g.fwdPool.Get().(*fwdState)
+		defer g.putFwd(fs)
+	}
 	var h http.Header
 	var upType string
 	if c != nil {
 		h, upType = c.header, c.upgrade
+	} else if fs != nil {
+		h, upType = g.outHeader(r, &fs.hbuf)
 	} else {
-		h, upType = g.outHeader(r)
+		h, upType = g.outHeader(r, nil)
 	}
 	// The route's timeout bounds the exchange: apigate's HTTP/1.1 client
 	// takes it as a deadline, at no cost; others through the context.
@@ -78,7 +88,13 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 			defer cancel()
 		}
 	}
-	out := r.WithContext(ctx)
+	var out *http.Request
+	if fs != nil {
+		fs.req = *r.WithContext(ctx) // inlined: the copy stays on the stack
+		out = &fs.req
+	} else {
+		out = r.WithContext(ctx)
+	}
 	out.Header = h
 
 	// The strategy sees the outbound headers, so a hook can set the
@@ -139,7 +155,13 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 		}
 		b := cands[i]
 		be := &rt.svc.backends[b.Index]
-		u := &url.URL{Scheme: be.scheme, Host: be.host, Path: rewrite.Join(be.basePath, decoded), RawQuery: rawQuery}
+		var u *url.URL
+		if fs != nil {
+			u = &fs.url
+		} else {
+			u = new(url.URL)
+		}
+		*u = url.URL{Scheme: be.scheme, Host: be.host, Path: rewrite.Join(be.basePath, decoded), RawQuery: rawQuery}
 		if raw != "" || be.base != be.basePath {
 			u.RawPath = rewrite.Join(be.base, up)
 		}
@@ -342,20 +364,57 @@ func upstreamError(r *http.Request, ctx context.Context, err error) *Error {
 	return &Error{Status: http.StatusBadGateway, Code: CodeBadGateway, Message: "bad gateway", Err: err}
 }
 
+// fwdState is what an outbound request needs beyond the inbound one,
+// pooled when the upstream client is apigate's own.
+type fwdState struct {
+	req  http.Request
+	url  url.URL
+	hbuf headerBuf
+}
+
+// putFwd recycles fs, keeping only its header storage.
+func (g *Gateway) putFwd(fs *fwdState) {
+	fs.req, fs.url = http.Request{}, url.URL{}
+	g.fwdPool.Put(fs)
+}
+
+// headerBuf is storage for outbound headers reused across requests: a
+// map and one backing array for its values.
+type headerBuf struct {
+	h    http.Header
+	vals []string
+}
+
 // outHeader returns the outbound copy of the request headers with the
 // framework's invariants applied: hop-by-hop headers removed, an allowed
 // upgrade reinstated, forwarding headers set. It also returns the allowed
 // upgrade protocol, "" for none.
-func (g *Gateway) outHeader(r *http.Request) (http.Header, string) {
+func (g *Gateway) outHeader(r *http.Request, buf *headerBuf) (http.Header, string) {
 	in := r.Header
 	nv := 0
 	for _, vv := range in {
 		nv += len(vv)
 	}
 	// One backing array for every value, plus the three forwarding
-	// headers' values.
-	sv := make([]string, nv+3)
-	h := make(http.Header, len(in)+4)
+	// headers' values; reused from buf when it has room.
+	var sv []string
+	var h http.Header
+	switch {
+	case buf == nil:
+		sv = make([]string, nv+3)
+		h = make(http.Header, len(in)+4)
+	default:
+		if cap(buf.vals) < nv+3 {
+			buf.vals = make([]string, nv+3)
+		}
+		sv = buf.vals[:nv+3]
+		clear(sv)
+		if buf.h == nil {
+			buf.h = make(http.Header, len(in)+4)
+		}
+		h = buf.h
+		clear(h)
+	}
 	for k, vv := range in {
 		if vv == nil {
 			h[k] = nil

@@ -339,6 +339,7 @@ func (c *srvConn) setReadDeadline(d time.Duration) {
 // exchange is what one request needs beyond the connection, allocated
 // together.
 type exchange struct {
+	req  http.Request
 	ctx  reqCtx
 	url  url.URL
 	body reqBody
@@ -384,7 +385,10 @@ func (c *srvConn) serveOne() bool {
 		c.cur.Store(nil)
 		ex.ctx.cancel()
 	}()
-	req := tmpl.WithContext(&ex.ctx)
+	// WithContext is inlined and its copy stays on the stack: the request
+	// lives in the exchange, with no allocation of its own.
+	ex.req = *tmpl.WithContext(&ex.ctx)
+	req := &ex.req
 
 	b := &ex.body
 	b.c = c
