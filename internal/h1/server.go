@@ -351,7 +351,10 @@ type exchange struct {
 // connection can carry another.
 func (c *srvConn) serveOne() bool {
 	s := c.srv
-	start := time.Now()
+	var start time.Time
+	if s.opts.ReadTimeout > 0 {
+		start = time.Now()
+	}
 	if !c.headBuffered() {
 		c.setReadDeadline(s.headTimeout)
 	}
