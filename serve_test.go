@@ -2,16 +2,30 @@ package apigate
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 	"time"
 )
 
+// serverEngines are the servers the serving-helper tests run against.
+var serverEngines = []struct {
+	name   string
+	engine Engine
+}{{"net/http", EngineNetHTTP}, {"http1", EngineHTTP1}}
+
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
+	for _, e := range serverEngines {
+		t.Run(e.name, func(t *testing.T) { testGracefulShutdown(t, e.engine) })
+	}
+}
+
+func testGracefulShutdown(t *testing.T, engine Engine) {
 	entered := make(chan struct{})
 	release := make(chan struct{})
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -27,7 +41,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- Serve(ctx, ln, g, ServeOptions{ShutdownTimeout: 5 * time.Second}) }()
+	go func() { served <- Serve(ctx, ln, g, ServeOptions{ShutdownTimeout: 5 * time.Second, Engine: engine}) }()
 
 	type result struct {
 		body string
@@ -125,5 +139,68 @@ func TestListenAndServeError(t *testing.T) {
 	err := ListenAndServe(context.Background(), a.Addr().String(), http.NotFoundHandler(), ServeOptions{})
 	if err == nil || !strings.Contains(err.Error(), "apigate: listen") {
 		t.Errorf("err = %v, want a listen error", err)
+	}
+}
+
+// TestServeTLS serves over TLS with each engine, and reuses a connection
+// after ReadHeaderTimeout has passed since it was opened: the handshake's
+// deadline must not outlive it.
+func TestServeTLS(t *testing.T) {
+	borrowed := httptest.NewTLSServer(http.NotFoundHandler()) // for its certificate and trusting client
+	defer borrowed.Close()
+	for _, e := range serverEngines {
+		t.Run(e.name, func(t *testing.T) {
+			ln, err := Listen(context.Background(), "127.0.0.1:0", ServeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			served := make(chan error, 1)
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				proto := "none"
+				if r.TLS != nil {
+					proto = r.TLS.NegotiatedProtocol
+				}
+				io.WriteString(w, proto)
+			})
+			o := ServeOptions{TLSConfig: borrowed.TLS, ReadHeaderTimeout: 200 * time.Millisecond, Engine: e.engine}
+			go func() { served <- Serve(ctx, ln, h, o) }()
+			defer func() {
+				cancel()
+				if err := <-served; err != nil {
+					t.Errorf("Serve = %v", err)
+				}
+			}()
+			tr := borrowed.Client().Transport.(*http.Transport).Clone()
+			tr.ForceAttemptHTTP2 = false
+			tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+			defer tr.CloseIdleConnections()
+			client := &http.Client{Transport: tr}
+			url := "https://" + ln.Addr().String() + "/"
+			for i := range 2 {
+				var reused bool
+				trace := &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) { reused = ci.Reused }}
+				req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", url, nil)
+				res, err := client.Do(req)
+				if err != nil {
+					t.Fatalf("request %d: %v", i, err)
+				}
+				b, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 || res.TLS == nil {
+					t.Fatalf("request %d: status %d, TLS %v", i, res.StatusCode, res.TLS != nil)
+				}
+				if i == 0 {
+					time.Sleep(300 * time.Millisecond) // past ReadHeaderTimeout, within IdleTimeout
+					continue
+				}
+				if !reused {
+					t.Errorf("second request on a new connection; want the first one reused")
+				}
+				if string(b) == "none" {
+					t.Errorf("handler saw no TLS state")
+				}
+			}
+		})
 	}
 }

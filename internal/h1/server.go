@@ -141,6 +141,7 @@ func (s *Server) Serve(ln net.Listener) error {
 // "Connection: close"), or for ctx to end, whose error it then returns.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.stop()
+	defer s.hangups.close() // requests still running keep their hang-up watch
 	t := time.NewTicker(5 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -158,6 +159,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close stops accepting and closes every connection at once.
 func (s *Server) Close() error {
 	s.stop()
+	s.hangups.close()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
@@ -178,7 +180,6 @@ func (s *Server) stop() {
 	for ln := range s.listeners {
 		ln.Close()
 	}
-	s.hangups.close()
 }
 
 // closeIdle closes the idle connections and reports whether none is left.
@@ -286,6 +287,7 @@ func (c *srvConn) serve() {
 		if err := tc.HandshakeContext(context.Background()); err != nil {
 			return
 		}
+		tc.SetWriteDeadline(time.Time{}) // the read side is set below
 		cs := tc.ConnectionState()
 		c.tls = &cs
 	}
