@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/apigate-go/apigate/internal/hop"
 )
 
 // respAlloc is a response and its body, allocated together.
@@ -56,9 +58,9 @@ func (c *conn) readResponse(req *http.Request, max int) (*respAlloc, error) {
 	res.Proto, res.ProtoMajor, res.ProtoMinor = proto, major, minor
 	res.Header, res.Request = h, req
 	if minor == 0 {
-		res.Close = !hasToken(h["Connection"], "keep-alive")
+		res.Close = !hop.HasToken(h["Connection"], "keep-alive")
 	} else {
-		res.Close = hasToken(h["Connection"], "close")
+		res.Close = hop.HasToken(h["Connection"], "close")
 	}
 
 	length := int64(-2) // until the connection ends

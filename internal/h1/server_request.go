@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/apigate-go/apigate/internal/hop"
 )
 
 // reqError is a request the server refuses before calling the handler:
@@ -163,9 +165,9 @@ func (info *reqInfo) frame(req *http.Request, h http.Header) error {
 
 	conn := h["Connection"]
 	if req.ProtoMinor == 0 {
-		info.keepAlive = hasToken(conn, "keep-alive")
+		info.keepAlive = hop.HasToken(conn, "keep-alive")
 	} else {
-		info.keepAlive = !hasToken(conn, "close")
+		info.keepAlive = !hop.HasToken(conn, "close")
 	}
 	req.Close = !info.keepAlive
 
@@ -281,21 +283,6 @@ func parseLength(s string) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	return n, err == nil
-}
-
-// hasToken reports whether a comma-separated header holds token, in any
-// case.
-func hasToken(vals []string, token string) bool {
-	for _, v := range vals {
-		for v != "" {
-			var t string
-			t, v, _ = strings.Cut(v, ",")
-			if strings.EqualFold(textproto.TrimString(t), token) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // Character classes.

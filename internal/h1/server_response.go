@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/apigate-go/apigate/internal/hop"
 )
 
 // maxPending is how much of a response body without a Content-Length is
@@ -182,7 +184,7 @@ func (w *response) commit(final bool, next []byte) error {
 	if w.keep && w.body.remainsLarge() {
 		w.keep = false
 	}
-	if w.keep && (c.srv.closing.Load() || hasToken(h["Connection"], "close")) {
+	if w.keep && (c.srv.closing.Load() || hop.HasToken(h["Connection"], "close")) {
 		w.keep = false
 	}
 	if sniff := c.pending; !w.noBody {
@@ -212,7 +214,7 @@ func (w *response) commit(final bool, next []byte) error {
 		bw.WriteString("Transfer-Encoding: chunked\r\n")
 	}
 	switch {
-	case !w.keep && !hasToken(h["Connection"], "close"):
+	case !w.keep && !hop.HasToken(h["Connection"], "close"):
 		bw.WriteString("Connection: close\r\n")
 	case w.keep && minor == 0:
 		bw.WriteString("Connection: keep-alive\r\n")

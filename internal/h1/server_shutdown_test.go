@@ -101,15 +101,7 @@ func TestServerReadHeaderTimeout(t *testing.T) {
 		})
 	}
 	t.Run("body not bounded", func(t *testing.T) {
-		hs := startHarness(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			b, err := io.ReadAll(r.Body)
-			if err != nil {
-				w.WriteHeader(500)
-				io.WriteString(w, err.Error())
-				return
-			}
-			w.Write(b)
-		}), ServerOptions{ReadHeaderTimeout: timeout})
+		hs := startHarness(t, echoBody, ServerOptions{ReadHeaderTimeout: timeout})
 		c := hs.dial(t)
 		c.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n")
 		time.Sleep(2 * timeout)
@@ -166,15 +158,7 @@ func TestServerIdleTimeout(t *testing.T) {
 		}
 	})
 	t.Run("request body not bounded", func(t *testing.T) {
-		hs := startHarness(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			b, err := io.ReadAll(r.Body)
-			if err != nil {
-				w.WriteHeader(500)
-				io.WriteString(w, err.Error())
-				return
-			}
-			w.Write(b)
-		}), ServerOptions{IdleTimeout: timeout})
+		hs := startHarness(t, echoBody, ServerOptions{IdleTimeout: timeout})
 		c := hs.dial(t)
 		c.send("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n")
 		time.Sleep(2 * timeout)

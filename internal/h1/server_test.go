@@ -559,3 +559,14 @@ func TestServerWithHTTPClient(t *testing.T) {
 		}
 	}
 }
+
+// echoBody answers with the request body, or 500 and the read error.
+var echoBody = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		w.WriteHeader(500)
+		io.WriteString(w, err.Error())
+		return
+	}
+	w.Write(b)
+})

@@ -64,7 +64,7 @@ func isHop(k string) bool {
 // UpgradeType returns the protocol a request or response asks to upgrade
 // to, lower-cased, or "" when its Connection header does not name upgrade.
 func UpgradeType(h http.Header) string {
-	if !tokenListHas(h["Connection"], "upgrade") {
+	if !HasToken(h["Connection"], "upgrade") {
 		return ""
 	}
 	return strings.ToLower(textproto.TrimString(h.Get("Upgrade")))
@@ -73,10 +73,12 @@ func UpgradeType(h http.Header) string {
 // TE reports whether h's TE header accepts trailers, which a proxy must
 // keep forwarding so gRPC-style trailers survive.
 func TE(h http.Header) bool {
-	return tokenListHas(h["Te"], "trailers")
+	return HasToken(h["Te"], "trailers")
 }
 
-func tokenListHas(vals []string, token string) bool {
+// HasToken reports whether the comma-separated values of a header hold
+// token, in any case.
+func HasToken(vals []string, token string) bool {
 	for _, v := range vals {
 		for v != "" {
 			var t string
