@@ -110,12 +110,13 @@ func Path[T any]() RouteOption {
 				return nil, fmt.Errorf("path input %v: field names parameter %q, which the route lacks (it has %v)", t, n, b.params)
 			}
 		}
+		st := storeFor[T]()
 		return func(c *Ctx) error {
 			var v T
 			if err := plan.DecodeParams(unsafe.Pointer(&v), unescapeParams(c.ps)); err != nil {
 				return inputError(CodeInvalidPath, err)
 			}
-			return store(c, v)
+			return st(c, v)
 		}, nil
 	}}}
 }
@@ -134,12 +135,13 @@ func Query[T any]() RouteOption {
 		if b.strict {
 			plan = plan.Strict()
 		}
+		st := storeFor[T]()
 		return func(c *Ctx) error {
 			var v T
 			if err := plan.DecodeValues(unsafe.Pointer(&v), c.r.URL.Query()); err != nil {
 				return inputError(CodeInvalidQuery, err)
 			}
-			return store(c, v)
+			return st(c, v)
 		}, nil
 	}}}
 }
@@ -159,6 +161,7 @@ func JSON[T any]() RouteOption {
 			return nil, err
 		}
 		limit, strict := b.rt.bodyLimit, b.strict
+		st := storeFor[T]()
 		return func(c *Ctx) error {
 			if !isJSONType(c.r.Header.Get("Content-Type")) {
 				return UnsupportedMediaType("want a JSON body (Content-Type: application/json)")
@@ -175,7 +178,7 @@ func JSON[T any]() RouteOption {
 				return inputError(CodeInvalidJSON, err)
 			}
 			c.body, c.hasBody = body, true
-			return store(c, v)
+			return st(c, v)
 		}, nil
 	}}}
 }
@@ -197,6 +200,7 @@ func Form[T any]() RouteOption {
 			plan = plan.Strict()
 		}
 		limit := b.rt.bodyLimit
+		st := storeFor[T]()
 		return func(c *Ctx) error {
 			var vals url.Values
 			if m := c.r.Method; m == http.MethodGet || m == http.MethodHead {
@@ -219,7 +223,7 @@ func Form[T any]() RouteOption {
 			if err := plan.DecodeValues(unsafe.Pointer(&v), vals); err != nil {
 				return inputError(CodeInvalidForm, err)
 			}
-			return store(c, v)
+			return st(c, v)
 		}, nil
 	}}}
 }
@@ -309,13 +313,31 @@ func (p *inputPlan) decodeRest(c *Ctx) error {
 // store validates v (when it has a Validate method) and keeps it as the
 // request's value of its type and as the map's input.
 func store[T any](c *Ctx, v T) error {
-	if err := validate(&v); err != nil {
-		return err
-	}
 	var a any = v
 	c.vals = append(c.vals, a)
 	c.input = a
 	return nil
+}
+
+// storeValidated is store for a T with a Validate method, which runs
+// first.
+func storeValidated[T any](c *Ctx, v T) error {
+	if err := validate(&v); err != nil {
+		return err
+	}
+	return store(c, v)
+}
+
+// storeFor returns the store function for T, chosen when the route is
+// built: checking for a Validate method at each request would copy the
+// input into an interface.
+func storeFor[T any]() func(*Ctx, T) error {
+	t := reflect.TypeFor[T]()
+	vt := reflect.TypeFor[Validator]()
+	if t.Implements(vt) || reflect.PointerTo(t).Implements(vt) {
+		return storeValidated[T]
+	}
+	return store[T]
 }
 
 // Validator is implemented by input types that check themselves after

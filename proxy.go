@@ -129,7 +129,7 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 			rawQuery = c.rawQuery
 		}
 		if c.hasBody {
-			out.Body = io.NopCloser(bytes.NewReader(c.body))
+			out.Body = newBytesBody(c.body)
 			out.ContentLength = int64(len(c.body))
 			out.TransferEncoding = nil
 			out.GetBody = nil
@@ -205,7 +205,7 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 					// Nothing reached the upstream: try once more elsewhere.
 					cands = without(cands, b.Index)
 					if c != nil && c.hasBody {
-						out.Body = io.NopCloser(bytes.NewReader(c.body))
+						out.Body = newBytesBody(c.body)
 					}
 					continue
 				}
@@ -234,6 +234,18 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 		return
 	}
 }
+
+// bytesBody is a request body held in memory, with one allocation.
+type bytesBody struct{ bytes.Reader }
+
+func newBytesBody(b []byte) *bytesBody {
+	bb := new(bytesBody)
+	bb.Reset(b)
+	return bb
+}
+
+// Close does nothing.
+func (*bytesBody) Close() error { return nil }
 
 // clientBody records whether reading the client's body failed.
 type clientBody struct {

@@ -5,3 +5,6 @@ package h1
 // alive reports whether an idle connection still looks usable. Without a
 // non-blocking peek it assumes so.
 func alive(*conn) bool { return true }
+
+// probe is unused without a non-blocking peek.
+type probe struct{}

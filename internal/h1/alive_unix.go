@@ -10,7 +10,7 @@ import (
 // alive reports whether an idle connection still looks usable: no EOF,
 // error or unexpected data is pending on it. It does not block.
 func alive(c *conn) bool {
-	if c.raw == nil {
+	if c.probe == nil {
 		sc, ok := c.nc.(syscall.Conn)
 		if !ok {
 			return true
@@ -19,14 +19,26 @@ func alive(c *conn) bool {
 		if err != nil {
 			return false
 		}
-		c.raw = rc
+		p := &probe{rc: rc}
+		p.fn = p.peek
+		c.probe = p
 	}
-	ok := false
-	var buf [1]byte
-	err := c.raw.Read(func(fd uintptr) bool {
-		n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		ok = n < 0 && errors.Is(err, syscall.EAGAIN)
-		return true
-	})
-	return err == nil && ok
+	p := c.probe
+	p.ok = false
+	return p.rc.Read(p.fn) == nil && p.ok
+}
+
+// probe is a connection's liveness check, built once so that each check
+// allocates nothing.
+type probe struct {
+	rc  syscall.RawConn
+	fn  func(fd uintptr) bool // peek, as a func value
+	ok  bool
+	buf [1]byte
+}
+
+func (p *probe) peek(fd uintptr) bool {
+	n, _, err := syscall.Recvfrom(int(fd), p.buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+	p.ok = n < 0 && errors.Is(err, syscall.EAGAIN)
+	return true
 }

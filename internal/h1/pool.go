@@ -7,7 +7,6 @@ import (
 	"math"
 	"net"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -25,8 +24,8 @@ type conn struct {
 	// watched is the server request context the current exchange is
 	// registered on, if any (see [conn.watch]).
 	watched *reqCtx
-	head    []byte          // the response head being read
-	raw     syscall.RawConn // nc's, for the liveness probe; nil until needed
+	head    []byte // the response head being read
+	probe   *probe // the liveness check; nil until needed
 	// deadline is set while the exchange's deadline is on nc.
 	deadline bool
 }
