@@ -59,6 +59,8 @@ type ServeOptions struct {
 	// one (see the README's load benchmark). What it does not do:
 	//   - HTTP/2: TLS connections are served HTTP/1.1 only.
 	//   - Configure, and ErrorLog beyond handler panics and accept errors.
+	//   - http.ServerContextKey: there is no *http.Server (the request
+	//     context carries http.LocalAddrContextKey).
 	//   - Noticing a client that hangs up while the handler waits, outside
 	//     Linux: there the request's context is cancelled when a read or
 	//     write to the client fails or the handler returns. On Linux an
