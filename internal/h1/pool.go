@@ -25,7 +25,8 @@ type conn struct {
 	// registered on, if any (see [conn.watch]).
 	watched *reqCtx
 	head    []byte // the response head being read
-	probe   *probe // the liveness check; nil until needed
+	//lint:ignore U1000 used by the liveness check where it can peek (unix)
+	probe *probe // the liveness check; nil until needed
 	// deadline is set while the exchange's deadline is on nc.
 	deadline bool
 }

@@ -233,6 +233,8 @@ func (s *Server) newConn(nc net.Conn) *srvConn {
 }
 
 // hangup cancels the request c serves, if any: its client is gone.
+//
+//lint:ignore U1000 called by the hang-up watcher, which exists on Linux only
 func (c *srvConn) hangup() {
 	if rc := c.cur.Load(); rc != nil {
 		rc.cancel()
