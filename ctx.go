@@ -7,6 +7,7 @@ import (
 	"net/textproto"
 	"net/url"
 
+	"github.com/apigate-go/apigate/internal/field"
 	"github.com/julienschmidt/httprouter"
 )
 
@@ -123,9 +124,9 @@ func (c *Ctx) DelHeader(key string) { c.header.Del(key) }
 func (c *Ctx) checkHeader(key, value string) error {
 	var err error
 	switch {
-	case !validHeaderName(key):
+	case !field.ValidName(key):
 		err = fmt.Errorf("apigate: invalid header name %q", key)
-	case !validHeaderValue(value):
+	case !field.ValidValue(value):
 		err = fmt.Errorf("apigate: invalid value for header %q", key)
 	default:
 		return nil
@@ -172,28 +173,4 @@ func State[T any](c *Ctx) T {
 	}
 	var zero T
 	return zero
-}
-
-func validHeaderName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f || c == ':' || c == '(' || c == ')' || c == ',' || c == '/' ||
-			c == ';' || c == '<' || c == '=' || c == '>' || c == '?' || c == '@' || c == '[' ||
-			c == '\\' || c == ']' || c == '{' || c == '}' || c == '"' {
-			return false
-		}
-	}
-	return true
-}
-
-func validHeaderValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }

@@ -5,6 +5,7 @@ import (
 	"net/textproto"
 
 	"github.com/apigate-go/apigate/balancer"
+	"github.com/apigate-go/apigate/internal/field"
 )
 
 // Header returns the strategy that offers every backend and uses the value
@@ -41,35 +42,8 @@ func (h header) Select(r Request) ([]balancer.Backend, string) {
 
 // Check implements [Checker].
 func (h header) Check(route string, _ []string) error {
-	if !validHeaderName(h.name) {
+	if !field.ValidName(h.name) {
 		return fmt.Errorf("policy: route %s: invalid header name %q for the affinity key", route, h.name)
 	}
 	return nil
-}
-
-// validHeaderName reports whether name is a non-empty RFC 9110 token.
-func validHeaderName(name string) bool {
-	if name == "" {
-		return false
-	}
-	for i := range len(name) {
-		c := name[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c < 0x80 && c > ' ' && c != 0x7f && !isDelimiter(c):
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// isDelimiter reports whether c is one of the RFC 9110 delimiters that may
-// not appear in a token.
-func isDelimiter(c byte) bool {
-	switch c {
-	case '"', '(', ')', ',', '/', ':', ';', '<', '=', '>', '?', '@', '[', '\\', ']', '{', '}':
-		return true
-	}
-	return false
 }

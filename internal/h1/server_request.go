@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/apigate-go/apigate/internal/field"
 	"github.com/apigate-go/apigate/internal/hop"
 )
 
@@ -81,7 +82,7 @@ func (c *srvConn) readRequest(req *http.Request, u *url.URL, info *reqInfo) erro
 
 	method, line, ok1 := strings.Cut(line, " ")
 	target, proto, ok2 := strings.Cut(line, " ")
-	if !ok1 || !ok2 || !validToken(method) || target == "" {
+	if !ok1 || !ok2 || !field.ValidName(method) || target == "" {
 		return badRequest("malformed request line")
 	}
 	major, minor, ok := parseVersion(proto)
@@ -206,10 +207,10 @@ func parseFields(s string) (http.Header, error) {
 			return nil, badRequest("obsolete line folding")
 		}
 		k, v, ok := strings.Cut(line, ":")
-		if !ok || !validToken(k) {
+		if !ok || !field.ValidName(k) {
 			return nil, badRequest("malformed header field")
 		}
-		if !validValue(v) { // before trimming, which would hide a bare CR
+		if !field.ValidValue(v) { // before trimming, which would hide a bare CR
 			return nil, badRequest("invalid header field value")
 		}
 		v = textproto.TrimString(v)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apigate-go/apigate/internal/field"
 	"github.com/apigate-go/apigate/internal/hop"
 )
 
@@ -325,7 +326,7 @@ func hasTrailers(h http.Header) bool {
 // [http.TrailerPrefix].
 func writeTrailers(bw *bufio.Writer, h http.Header) {
 	for _, k := range trailerKeys(h["Trailer"]) {
-		if !validToken(k) {
+		if !field.ValidName(k) {
 			continue
 		}
 		for _, v := range h[k] {
@@ -333,7 +334,7 @@ func writeTrailers(bw *bufio.Writer, h http.Header) {
 		}
 	}
 	for k, vv := range h {
-		if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok && validToken(name) {
+		if name, ok := strings.CutPrefix(k, http.TrailerPrefix); ok && field.ValidName(name) {
 			for _, v := range vv {
 				writeField(bw, name, v)
 			}
@@ -359,7 +360,7 @@ func writeStatus(bw *bufio.Writer, code int) {
 // trailer prefix.
 func writeFields(bw *bufio.Writer, h http.Header) {
 	for k, vv := range h {
-		if !validToken(k) {
+		if !field.ValidName(k) {
 			continue // also skips TrailerPrefix keys
 		}
 		for _, v := range vv {

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/apigate-go/apigate/internal/field"
 )
 
 // bodyReadError marks a failure to read the request body, as opposed to a
@@ -23,7 +25,7 @@ func writeHead(bw *bufio.Writer, req *http.Request, host string, length int64) e
 	method := req.Method
 	if method == "" {
 		method = http.MethodGet
-	} else if !validToken(method) {
+	} else if !field.ValidName(method) {
 		return fmt.Errorf("invalid method %q", method)
 	}
 	bw.WriteString(method)
@@ -39,11 +41,11 @@ func writeHead(bw *bufio.Writer, req *http.Request, host string, length int64) e
 		case "Host", "Content-Length", "Transfer-Encoding", "Trailer":
 			continue
 		}
-		if !validToken(k) {
+		if !field.ValidName(k) {
 			return fmt.Errorf("invalid header name %q", k)
 		}
 		for _, v := range vv {
-			if !validValue(v) {
+			if !field.ValidValue(v) {
 				return fmt.Errorf("invalid value for header %q", k)
 			}
 			bw.WriteString(k)
@@ -146,35 +148,6 @@ func (t *Transport) writeBody(bw *bufio.Writer, body io.Reader, length int64) er
 // "Content-Length: 0" when it has no body, as net/http does.
 func bodyExpected(method string) bool {
 	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch
-}
-
-// validToken reports whether s is a non-empty RFC 9110 token.
-func validToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c >= 0x7f {
-			return false
-		}
-		switch c {
-		case '"', '(', ')', ',', '/', ':', ';', '<', '=', '>', '?', '@', '[', '\\', ']', '{', '}':
-			return false
-		}
-	}
-	return true
-}
-
-// validValue reports whether s may be sent as a header field value: no
-// control characters other than horizontal tab.
-func validValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // validQuery reports whether a raw query can go on the request line.

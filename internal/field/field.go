@@ -1,0 +1,43 @@
+// Package field checks the syntax of HTTP header fields (RFC 9110,
+// section 5): the one place the gateway, its policies and its HTTP/1.1
+// client and server ask whether a name or value may be sent or accepted.
+package field
+
+// tchar marks the characters of an RFC 9110 token.
+var tchar = func() (t [256]bool) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for _, c := range []byte("!#$%&'*+-.^_`|~") {
+		t[c] = true
+	}
+	return t
+}()
+
+// ValidName reports whether s is a non-empty token, as a field name (and
+// a method) must be.
+func ValidName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !tchar[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidValue reports whether s may be a field value: no control
+// characters other than horizontal tab (obs-text is allowed).
+func ValidValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
