@@ -2,9 +2,12 @@ package h1
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httputil"
+	"net/textproto"
+	"strings"
 )
 
 // Body framings (RFC 9112, section 6).
@@ -112,4 +115,39 @@ func (f *framed) readTrailer() error {
 		(*f.trailer)[k] = append((*f.trailer)[k], vv...)
 	}
 	return nil
+}
+
+// declaredTrailers moves the fields a chunked message's "Trailer" header
+// names out of h into a new trailer header, with nil values until the
+// body is read, as net/http does for requests and responses. It returns
+// nil when h declares none, and an error for a field that may not be a
+// trailer.
+func declaredTrailers(h http.Header) (http.Header, error) {
+	vv, ok := h["Trailer"]
+	if !ok {
+		return nil, nil
+	}
+	delete(h, "Trailer")
+	tr := make(http.Header)
+	for _, k := range trailerKeys(vv) {
+		switch k {
+		case "Transfer-Encoding", "Trailer", "Content-Length":
+			return nil, fmt.Errorf("bad trailer key %q", k)
+		}
+		tr[k] = nil
+	}
+	return tr, nil
+}
+
+// trailerKeys returns the field names a "Trailer" header declares.
+func trailerKeys(vv []string) []string {
+	var keys []string
+	for _, v := range vv {
+		for _, k := range strings.Split(v, ",") {
+			if k = textproto.TrimString(k); k != "" {
+				keys = append(keys, http.CanonicalHeaderKey(k))
+			}
+		}
+	}
+	return keys
 }

@@ -97,7 +97,7 @@ func (c *conn) readResponse(req *http.Request, max int) (*respAlloc, error) {
 		res.Close = true
 	}
 	if length == -1 {
-		if err := declareTrailers(res, h); err != nil {
+		if res.Trailer, err = declaredTrailers(h); err != nil {
 			return nil, err
 		}
 	}
@@ -107,25 +107,6 @@ func (c *conn) readResponse(req *http.Request, max int) (*respAlloc, error) {
 	}
 	ra.body.f.init(c.br, length, &res.Trailer, max)
 	return ra, nil
-}
-
-// declareTrailers moves the fields a chunked response's "Trailer" header
-// names into res.Trailer, with nil values until the body is read.
-func declareTrailers(res *http.Response, h http.Header) error {
-	vv, ok := h["Trailer"]
-	if !ok {
-		return nil
-	}
-	delete(h, "Trailer")
-	res.Trailer = make(http.Header)
-	for _, k := range trailerKeys(vv) {
-		switch k {
-		case "Transfer-Encoding", "Trailer", "Content-Length":
-			return fmt.Errorf("bad trailer key %q", k)
-		}
-		res.Trailer[k] = nil
-	}
-	return nil
 }
 
 // clipQuote shortens s for an error message.

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 )
 
 // maxDiscard is the most unread request body the server reads and drops
@@ -85,16 +84,3 @@ func (b *reqBody) remainsLarge() bool {
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
-
-// trailerKeys returns the field names a "Trailer" header declares.
-func trailerKeys(vv []string) []string {
-	var keys []string
-	for _, v := range vv {
-		for _, k := range strings.Split(v, ",") {
-			if k = strings.TrimSpace(k); k != "" {
-				keys = append(keys, http.CanonicalHeaderKey(k))
-			}
-		}
-	}
-	return keys
-}

@@ -69,6 +69,8 @@ func TestServerRejects(t *testing.T) {
 		{"Transfer-Encoding with Content-Length", "POST / HTTP/1.1\r\n" + host +
 			"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n", []int{400}},
 		{"Transfer-Encoding gzip", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: gzip\r\n\r\n", []int{501}},
+		{"trailer declaring Content-Length", "POST / HTTP/1.1\r\n" + host +
+			"Transfer-Encoding: chunked\r\nTrailer: Content-Length\r\n\r\n0\r\nContent-Length: 5\r\n\r\n", []int{400}},
 		{"Transfer-Encoding chunked, gzip", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked, gzip\r\n\r\n", []int{501}},
 		{"Transfer-Encoding gzip, chunked", "POST / HTTP/1.1\r\n" + host +
 			"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", []int{501}},

@@ -178,16 +178,12 @@ func (info *reqInfo) frame(req *http.Request, h http.Header) error {
 		}
 		info.expect = req.ProtoMinor >= 1 && info.length != 0
 	}
-	if tr, ok := h["Trailer"]; ok && info.length < 0 {
-		delete(h, "Trailer")
-		req.Trailer = make(http.Header)
-		for _, v := range tr {
-			for _, k := range strings.Split(v, ",") {
-				if k = textproto.TrimString(k); k != "" {
-					req.Trailer[http.CanonicalHeaderKey(k)] = nil
-				}
-			}
+	if info.length < 0 {
+		tr, err := declaredTrailers(h)
+		if err != nil {
+			return badRequest(err.Error())
 		}
+		req.Trailer = tr
 	}
 	return nil
 }
