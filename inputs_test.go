@@ -33,6 +33,19 @@ func (l lookupIn) Validate() error {
 	return nil
 }
 
+// pageQuery validates through a pointer receiver.
+type pageQuery struct {
+	Page int `query:"page"`
+}
+
+// Validate rejects a negative page.
+func (q *pageQuery) Validate() error {
+	if q.Page < 0 {
+		return errors.New("page must not be negative")
+	}
+	return nil
+}
+
 type loginForm struct {
 	User string `form:"user,required"`
 	Age  int    `form:"age"`
@@ -43,6 +56,7 @@ func TestTypedInputs(t *testing.T) {
 	svc := Service("/api",
 		GET("/items/:id/:slug", Path[itemPath]()),
 		GET("/search", Query[searchQuery]()),
+		GET("/pages", Query[pageQuery]()),
 		POST("/lookup", JSON[lookupIn]()),
 		POST("/strict", JSON[lookupIn](), Strict()),
 		POST("/small", JSON[lookupIn](), BodyLimit(16)),
@@ -64,6 +78,8 @@ func TestTypedInputs(t *testing.T) {
 		{"query ok", "GET", "/api/search?q=lamp&limit=3&tag=a&tag=b", "", "", 200, ""},
 		{"query missing required", "GET", "/api/search?limit=3", "", "", 400, `invalid_query: missing required query parameter "q"`},
 		{"query bad int", "GET", "/api/search?q=x&limit=ten", "", "", 400, `invalid query parameter "limit": not an integer`},
+		{"query validate (pointer receiver) ok", "GET", "/api/pages?page=2", "", "", 200, ""},
+		{"query validate (pointer receiver)", "GET", "/api/pages?page=-1", "", "", 422, "validation_failed: page must not be negative"},
 		{"json ok", "POST", "/api/lookup", js, `{"q":"lamp","limit":5}`, 200, ""},
 		{"json charset ok", "POST", "/api/lookup", "application/json; charset=utf-8", `{"q":"lamp"}`, 200, ""},
 		{"json +json ok", "POST", "/api/lookup", "application/vnd.api+json", `{"q":"lamp"}`, 200, ""},

@@ -17,7 +17,8 @@ import (
 var serverEngines = []struct {
 	name   string
 	engine Engine
-}{{"net/http", EngineNetHTTP}, {"http1", EngineHTTP1}}
+	alpn   string // what a TLS client offering h2 and http/1.1 gets
+}{{"net/http", EngineNetHTTP, "h2"}, {"http1", EngineHTTP1, "http/1.1"}}
 
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	for _, e := range serverEngines {
@@ -163,7 +164,9 @@ func TestServeTLS(t *testing.T) {
 				}
 				io.WriteString(w, proto)
 			})
-			o := ServeOptions{TLSConfig: borrowed.TLS, ReadHeaderTimeout: 200 * time.Millisecond, Engine: e.engine}
+			cfg := borrowed.TLS.Clone()
+			cfg.NextProtos = nil // httptest limits it to http/1.1; let each server choose
+			o := ServeOptions{TLSConfig: cfg, ReadHeaderTimeout: 200 * time.Millisecond, Engine: e.engine}
 			go func() { served <- Serve(ctx, ln, h, o) }()
 			defer func() {
 				cancel()
@@ -171,6 +174,17 @@ func TestServeTLS(t *testing.T) {
 					t.Errorf("Serve = %v", err)
 				}
 			}()
+			// HTTP/2 only where the server speaks it.
+			pool := borrowed.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+			tc, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: pool, ServerName: "example.com", NextProtos: []string{"h2", "http/1.1"}})
+			if err != nil {
+				t.Fatalf("TLS dial: %v", err)
+			}
+			if got := tc.ConnectionState().NegotiatedProtocol; got != e.alpn {
+				t.Errorf("negotiated %q with a client offering h2, want %q", got, e.alpn)
+			}
+			tc.Close()
+
 			tr := borrowed.Client().Transport.(*http.Transport).Clone()
 			tr.ForceAttemptHTTP2 = false
 			tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}

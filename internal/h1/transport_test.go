@@ -415,3 +415,38 @@ func waitIdle(tr *Transport, n int) bool {
 	}
 	return false
 }
+
+// TestDeadlineStaysOnIdleConnection checks the promise of
+// RoundTripDeadline's lazy clearing: an exchange's deadline, left on the
+// pooled connection, neither fails a later exchange without one nor makes
+// the liveness probe of a non-replayable request throw the connection
+// away after it has passed.
+func TestDeadlineStaysOnIdleConnection(t *testing.T) {
+	srv, conns := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(w, r.Method)
+	}))
+	tr := New(Options{})
+	defer tr.CloseIdleConnections()
+	send := func(method string, deadline time.Time) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL, strings.NewReader("x"))
+		req.GetBody = nil // a POST that cannot be replayed: probed before reuse
+		res, err := tr.RoundTripDeadline(req, deadline)
+		if err != nil {
+			t.Fatalf("%s: %v", method, err)
+		}
+		b, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil || string(b) != method {
+			t.Fatalf("%s: body %q, %v", method, b, err)
+		}
+	}
+	send("GET", time.Now().Add(100*time.Millisecond))
+	time.Sleep(200 * time.Millisecond) // the deadline passes while the connection idles
+	send("POST", time.Time{})
+	send("GET", time.Time{})
+	if n := conns.Load(); n != 1 {
+		t.Errorf("connections = %d, want 1 reused throughout", n)
+	}
+}
