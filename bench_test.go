@@ -9,8 +9,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"testing"
-
-	"github.com/apigate-go/apigate/internal/h1"
 )
 
 // The benchmarks in this file run the same exchange through apigate and
@@ -98,19 +96,6 @@ var engines = []struct {
 	{"apigate-http1-server", EngineHTTP1, EngineHTTP1},
 }
 
-// benchFront serves h for a benchmark with the given server engine.
-func benchFront(b *testing.B, h http.Handler, server Engine) *httptest.Server {
-	if server != EngineHTTP1 {
-		return httptest.NewServer(h)
-	}
-	s := httptest.NewUnstartedServer(h)
-	s.URL = "http://" + s.Listener.Addr().String()
-	srv := h1.NewServer(h, h1.ServerOptions{})
-	go srv.Serve(s.Listener)
-	b.Cleanup(func() { srv.Close() })
-	return s
-}
-
 // benchProxy runs one exchange through apigate with each engine and
 // through the httputil baseline.
 func benchProxy(b *testing.B, route Route, method, path string, body []byte) {
@@ -119,7 +104,7 @@ func benchProxy(b *testing.B, route Route, method, path string, body []byte) {
 		b.Run(e.name, func(b *testing.B) {
 			g := MustNew(Mount(Service("/api", route), up.URL), WithUpstream(UpstreamOptions{Engine: e.client}))
 			defer g.CloseIdleConnections()
-			runBenchOn(b, benchFront(b, g, e.server), method, path, body, nil)
+			runBenchOn(b, serveFrontWith(b, g, e.server), method, path, body, nil)
 		})
 	}
 	b.Run("httputil", func(b *testing.B) {

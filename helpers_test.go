@@ -98,7 +98,14 @@ func serveGateway(t testing.TB, opts ...Option) (*Gateway, *httptest.Server) {
 // HTTP/1.1 server when APIGATE_TEST_ENGINE=http1.
 func serveFront(t testing.TB, h http.Handler) *httptest.Server {
 	t.Helper()
-	if testEngine() != EngineHTTP1 {
+	return serveFrontWith(t, h, testEngine())
+}
+
+// serveFrontWith serves h with the given server engine; the server closes
+// when the test ends.
+func serveFrontWith(t testing.TB, h http.Handler, engine Engine) *httptest.Server {
+	t.Helper()
+	if engine != EngineHTTP1 {
 		s := httptest.NewServer(h)
 		t.Cleanup(s.Close)
 		return s

@@ -184,7 +184,8 @@ func (w *response) commit(final bool, next []byte) error {
 	if w.keep && w.body.remainsLarge() {
 		w.keep = false
 	}
-	if w.keep && (c.srv.closing.Load() || hop.HasToken(h["Connection"], "close")) {
+	handlerClose := hop.HasToken(h["Connection"], "close")
+	if w.keep && (c.srv.closing.Load() || handlerClose) {
 		w.keep = false
 	}
 	if sniff := c.pending; !w.noBody {
@@ -213,7 +214,7 @@ func (w *response) commit(final bool, next []byte) error {
 		bw.WriteString("Transfer-Encoding: chunked\r\n")
 	}
 	switch {
-	case !w.keep && !hop.HasToken(h["Connection"], "close"):
+	case !w.keep && !handlerClose:
 		bw.WriteString("Connection: close\r\n")
 	case w.keep && minor == 0:
 		bw.WriteString("Connection: keep-alive\r\n")
