@@ -46,6 +46,7 @@ type route struct {
 	tracker   balancer.Tracker
 	timeout   time.Duration
 	bodyLimit int64
+	limit     *rateLimit // nil: no rate limit
 	pipe      *pipeline
 }
 
@@ -227,6 +228,9 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 	rt.bal = pol.NewBalancer(append([]balancer.Backend(nil), svc.all...))
 	rt.tracker, _ = rt.bal.(balancer.Tracker)
 
+	if rt.limit, err = g.compileLimit(c, s, rs, params); err != nil {
+		return fail("%v", err)
+	}
 	hooks := append(append([]Hook(nil), s.shared.hooks...), rs.shared.hooks...)
 	pipe, err := newPipeline(rt, hooks, &rs.in)
 	if err != nil {

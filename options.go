@@ -60,6 +60,7 @@ type config struct {
 	mw            []func(http.Handler) http.Handler
 	failures      int
 	coolDown      time.Duration
+	rl            rateLimitConfig
 	errs          []error
 }
 

@@ -20,7 +20,7 @@ func newPipeline(rt *route, hooks []Hook, spec *inputSpec) (*pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(hooks) == 0 && in == nil {
+	if len(hooks) == 0 && in == nil && (rt.limit == nil || !rt.limit.late) {
 		return nil, nil
 	}
 	return &pipeline{rt: rt, hooks: hooks, in: in}, nil
@@ -36,7 +36,7 @@ func (p *pipeline) run(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 		hb = &c.hbuf
 	}
 	c.header, c.upgrade = g.outHeader(r, hb)
-	if err := p.exec(c); err != nil {
+	if err := p.exec(w, c); err != nil {
 		e, resp := asError(err)
 		if resp != nil {
 			if g.obs != nil {
@@ -53,9 +53,9 @@ func (p *pipeline) run(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 	g.ctxPool.Put(c)
 }
 
-// exec runs the steps in order: path parameters, hooks, query, body,
-// validation, map.
-func (p *pipeline) exec(c *Ctx) error {
+// exec runs the steps in order: path parameters, hooks, a rate limit keyed
+// by LimitByFunc, query, body, validation, map.
+func (p *pipeline) exec(w http.ResponseWriter, c *Ctx) error {
 	if p.in != nil {
 		if err := p.in.decodePath(c); err != nil {
 			return err
@@ -67,6 +67,11 @@ func (p *pipeline) exec(c *Ctx) error {
 		}
 		if c.hdrErr != nil {
 			return c.hdrErr
+		}
+	}
+	if l := p.rt.limit; l != nil && l.late {
+		if e := l.check(w, c.r, c.ps, c); e != nil {
+			return e
 		}
 	}
 	if p.in != nil {

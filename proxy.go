@@ -27,6 +27,12 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 	if rt.gw.obs != nil {
 		rt.gw.emit(r, rt, observe.Event{Kind: observe.RequestStarted, Backend: -1})
 	}
+	if l := rt.limit; l != nil && !l.late {
+		if e := l.check(w, r, ps, nil); e != nil {
+			rt.gw.fail(w, r, rt, e)
+			return
+		}
+	}
 	if rt.pipe == nil {
 		rt.forward(w, r, ps, nil)
 		return
