@@ -226,7 +226,7 @@ func (l *rateLimit) check(w http.ResponseWriter, r *http.Request, ps httprouter.
 	if d.Allowed {
 		if !l.quiet {
 			h["Ratelimit-Policy"] = l.policy
-			h["Ratelimit"] = []string{l.state(d.Remaining, seconds(d.Reset))}
+			h["Ratelimit"] = []string{l.state(d.Remaining, seconds(l.nextUnit(d.Reset)))}
 		}
 		return nil
 	}
@@ -245,6 +245,17 @@ func (l *rateLimit) state(remaining, t int) string {
 	b = append(b, ";t="...)
 	b = strconv.AppendInt(b, int64(t), 10)
 	return string(b)
+}
+
+// nextUnit returns how long until the budget grows by one request, given
+// how long until it is full: the RateLimit header's t, "the time within
+// which the client can use no more than the available quota".
+func (l *rateLimit) nextUnit(full time.Duration) time.Duration {
+	t := l.lim.Interval()
+	if full <= 0 {
+		return t
+	}
+	return (full-1)%t + 1
 }
 
 // seconds rounds d up to whole seconds, for delay-seconds fields.
