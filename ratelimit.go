@@ -133,10 +133,11 @@ type rateLimit struct {
 	lim     ratelimit.Limit
 	byIP    ratelimit.Limit // lim under a name of its own, for requests without a key
 	key     LimitKey
-	late    bool     // checked after the hooks (LimitByFunc)
-	quiet   bool     // no headers on allowed responses
-	policy  []string // the RateLimit-Policy value
-	prefix  string   // `"name";r=`
+	late    bool       // checked after the hooks (LimitByFunc)
+	quiet   bool       // no headers on allowed responses
+	policy  []string   // the RateLimit-Policy value
+	prefix  string     // `"name";r=`
+	oneSec  [][]string // RateLimit values with t=1, by remaining, when the interval is at most 1s
 	refused *Error
 }
 
@@ -186,12 +187,21 @@ func (g *Gateway) compileLimit(c *config, s *ServiceSpec, rs *routeSpec, params 
 	// The policy as the draft wants it: q requests per w whole seconds.
 	w := seconds(l.Per)
 	q := int64(float64(l.Rate) * float64(time.Duration(w)*time.Second) / float64(l.Per))
-	return &rateLimit{
+	rl := &rateLimit{
 		gw: g, store: c.rl.store, lim: l, byIP: byIP, key: k, late: k.kind == keyFunc, quiet: c.rl.quiet,
 		policy:  []string{`"` + name + `";q=` + strconv.FormatInt(q, 10) + ";w=" + strconv.Itoa(w)},
 		prefix:  `"` + name + `";r=`,
 		refused: &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyRequests, Message: "too many requests"},
-	}, nil
+	}
+	// At a second or less a request, an allowed response's t is always 1:
+	// its RateLimit values are few enough to prepare (up to 256).
+	if l.Interval() <= time.Second && !rl.quiet {
+		rl.oneSec = make([][]string, min(l.Capacity(), 256))
+		for r := range rl.oneSec {
+			rl.oneSec[r] = []string{rl.state(r, 1)}
+		}
+	}
+	return rl, nil
 }
 
 // check counts the request and reports nil to go ahead, or the error to
@@ -226,7 +236,12 @@ func (l *rateLimit) check(w http.ResponseWriter, r *http.Request, ps httprouter.
 	if d.Allowed {
 		if !l.quiet {
 			h["Ratelimit-Policy"] = l.policy
-			h["Ratelimit"] = []string{l.state(d.Remaining, seconds(l.nextUnit(d.Reset)))}
+			t := seconds(l.nextUnit(d.Reset))
+			if t == 1 && d.Remaining < len(l.oneSec) {
+				h["Ratelimit"] = l.oneSec[d.Remaining] // len = cap: appending copies
+			} else {
+				h["Ratelimit"] = []string{l.state(d.Remaining, t)}
+			}
 		}
 		return nil
 	}
@@ -285,7 +300,8 @@ func (g *Gateway) clientKey(r *http.Request) string {
 		return a.String()
 	}
 	p, _ := a.WithZone("").Prefix(64)
-	return p.String()
+	var buf [64]byte
+	return string(p.AppendTo(buf[:0]))
 }
 
 // forwardedClient walks X-Forwarded-For from the right, past trusted

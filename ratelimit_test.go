@@ -383,9 +383,10 @@ func TestRateLimitMemoryBound(t *testing.T) {
 }
 
 // TestRateLimitAllocs pins the cost: a route without a limit allocates
-// nothing more when other routes have one, and a limited route with the
-// in-memory store allocates nothing more without headers and at most two
-// more with them.
+// nothing more when other routes have one; a limited route with the
+// in-memory store allocates nothing more without headers, nor with them
+// for a limit of at least a request a second and a burst up to 256 (their
+// values are prepared), and at most two more otherwise.
 func TestRateLimitAllocs(t *testing.T) {
 	up := benchUpstream(t)
 	lim := ratelimit.Limit{Rate: 1_000_000, Per: time.Second, Burst: 1 << 20}
@@ -400,8 +401,16 @@ func TestRateLimitAllocs(t *testing.T) {
 	unlimited := handlerAllocs(t, mixed, "/api/items/7")
 	limitedQuiet := handlerAllocs(t, quiet, "/api/limited/7")
 	limited := handlerAllocs(t, mixed, "/api/limited/7")
-	t.Logf("allocs/request: no limit %.0f, unlimited route beside a limit %.0f, limited without headers %.0f, limited with headers %.0f",
-		base, unlimited, limitedQuiet, limited)
+	fast := ratelimit.Limit{Name: "fast", Rate: 1_000_000, Per: time.Second, Burst: 100}
+	prepared := MustNew(Mount(Service("/api", GET("/limited/:id", RateLimit(fast, LimitByIP()))), up.URL))
+	defer prepared.CloseIdleConnections()
+	limitedPrepared := handlerAllocs(t, prepared, "/api/limited/7")
+	t.Logf("allocs/request: no limit %.0f, unlimited route beside a limit %.0f, limited without headers %.0f, "+
+		"limited with prepared headers %.0f, limited with headers %.0f",
+		base, unlimited, limitedQuiet, limitedPrepared, limited)
+	if limitedPrepared != base {
+		t.Errorf("a limited route with prepared headers allocates %.0f, want %.0f as without a limit", limitedPrepared, base)
+	}
 	if unlimited != base {
 		t.Errorf("a route without a limit allocates %.0f, %.0f when no route has one", unlimited, base)
 	}
@@ -431,5 +440,91 @@ func BenchmarkRateLimit(b *testing.B) {
 			defer g.CloseIdleConnections()
 			runBenchOn(b, serveFrontWith(b, g, EngineNetHTTP), "GET", "/api/items/7", nil, nil)
 		})
+	}
+}
+
+// headerWriter is a ResponseWriter that only keeps headers, reused across
+// iterations.
+type headerWriter struct{ h http.Header }
+
+func (w *headerWriter) Header() http.Header         { return w.h }
+func (w *headerWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *headerWriter) WriteHeader(int)             {}
+
+// BenchmarkRateLimitCheck measures what a limit adds to a request: the key,
+// the in-memory store and the headers, without the proxying around them.
+func BenchmarkRateLimitCheck(b *testing.B) {
+	lim := ratelimit.Limit{Rate: 1_000_000, Per: time.Second, Burst: 1 << 30}
+	for _, c := range []struct {
+		name   string
+		key    LimitKey
+		remote string
+		header http.Header
+		opts   []Option
+	}{
+		{"ip", LimitByIP(), "192.0.2.1:1234", nil, nil},
+		{"ip-quiet", LimitByIP(), "192.0.2.1:1234", nil, []Option{WithRateLimitHeaders(false)}},
+		{"header", LimitByHeader("X-Api-Key"), "192.0.2.1:1234", http.Header{"X-Api-Key": {"k-123"}}, nil},
+		{"ip-via-proxy", LimitByIP(), "127.0.0.1:1234", http.Header{"X-Forwarded-For": {"203.0.113.9, 198.51.100.7"}},
+			[]Option{WithTrustedProxies("127.0.0.1", "198.51.100.0/24")}},
+		{"ipv6", LimitByIP(), "[2001:db8::1]:1234", nil, nil},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			g := MustNew(append([]Option{Mount(Service("/api", GET("/x", RateLimit(lim, c.key))), "http://127.0.0.1:1")}, c.opts...)...)
+			l := g.routes[0].limit
+			r, _ := http.NewRequest(http.MethodGet, "http://192.0.2.2/api/x", nil)
+			r.RemoteAddr, r.Header = c.remote, c.header
+			if r.Header == nil {
+				r.Header = http.Header{}
+			}
+			w := &headerWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(w.h)
+				if e := l.check(w, r, nil, nil); e != nil {
+					b.Fatal(e)
+				}
+			}
+		})
+	}
+}
+
+// TestRateLimitPreparedHeaders: a limit of at least a request a second
+// uses prepared RateLimit values, and an upstream's own RateLimit header
+// is added after the gateway's without changing them for later requests.
+func TestRateLimitPreparedHeaders(t *testing.T) {
+	up := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("own") {
+			w.Header().Set("RateLimit", `"upstream";r=5;t=9`)
+		}
+	}))
+	lim := ratelimit.Limit{Name: "fast", Rate: 1, Per: time.Second, Burst: 3}
+	_, gw := serveGateway(t, Mount(Service("/api", GET("/x", RateLimit(lim, LimitByIP()))), up))
+	for i, want := range [][]string{
+		{`"fast";r=2;t=1`, `"upstream";r=5;t=9`},
+		{`"fast";r=1;t=1`},
+		{`"fast";r=0;t=1`, `"upstream";r=5;t=9`},
+	} {
+		path := "/api/x"
+		if len(want) > 1 {
+			path += "?own"
+		}
+		res, _ := get(t, gw.URL+path)
+		if got := res.Header.Values("RateLimit"); res.StatusCode != 200 || strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Fatalf("request %d: %d RateLimit %q, want 200 %q", i+1, res.StatusCode, got, want)
+		}
+		if got := res.Header.Get("RateLimit-Policy"); got != `"fast";q=1;w=1` {
+			t.Fatalf("request %d: RateLimit-Policy %q", i+1, got)
+		}
+	}
+	res, _ := get(t, gw.URL+"/api/x")
+	if res.StatusCode != 429 || res.Header.Get("Retry-After") != "1" {
+		t.Fatalf("4th: %d Retry-After %q, want 429 and 1", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	// Sub-second periods are stated per second.
+	half := ratelimit.Limit{Name: "half", Rate: 5, Per: 500 * time.Millisecond}
+	_, gw = serveGateway(t, Mount(Service("/api", GET("/x", RateLimit(half, LimitByIP()))), up))
+	if res, _ := get(t, gw.URL+"/api/x"); res.Header.Get("RateLimit-Policy") != `"half";q=10;w=1` {
+		t.Fatalf("RateLimit-Policy %q, want q=10;w=1", res.Header.Get("RateLimit-Policy"))
 	}
 }

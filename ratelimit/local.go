@@ -18,9 +18,9 @@ const ways = 8
 // Local is an in-memory [Limiter] for one process: a fixed-size table
 // allocated once, so a flood of distinct keys cannot grow its memory.
 //
-// A key is stored as a 64-bit hash of the limit's name and the key (two
-// keys whose hashes collide share a budget, with odds of about one in
-// 10^10 among a million active keys), together with its GCRA timestamp:
+// A key is stored as a 64-bit hash of the limit's name and the key (a key
+// shares its hash with another among a million stored keys with odds of
+// about one in 10^13, and then shares its budget), together with its GCRA timestamp:
 // 16 bytes a key. The table is split into sets of 8 keys, each behind its
 // own lock. A new key takes the slot of its set whose state is the
 // oldest: an empty or expired slot (one whose budget is full again, which
