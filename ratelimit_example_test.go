@@ -94,3 +94,47 @@ func ExampleLimitByFunc() {
 	// ann 429 36
 	// bob 200
 }
+
+// The README's example: a per-address limit on the whole service, and a
+// per-user limit on /me keyed after the auth hook.
+func Example_rateLimit() {
+	up := newUpstream()
+	defer up.Close()
+	auth := func(c *apigate.Ctx) error {
+		if c.Header("X-Token") == "" {
+			return apigate.Unauthorized("missing token")
+		}
+		apigate.Set(c, userID(c.Header("X-Token")))
+		return nil
+	}
+	byUser := func(c *apigate.Ctx) string { u, _ := apigate.Value[userID](c); return string(u) }
+	perUser := ratelimit.Limit{Name: "per-user", Rate: 1, Per: time.Hour}
+
+	perIP := ratelimit.Limit{Name: "per-ip", Rate: 100, Per: time.Minute, Burst: 20}
+	api := apigate.Service("/api",
+		apigate.RateLimit(perIP, apigate.LimitByIP()),
+		apigate.GET("/items/:id"),
+		apigate.GET("/me", apigate.Before(auth), apigate.RateLimit(perUser, apigate.LimitByFunc(byUser))),
+	)
+
+	gw, err := apigate.New(apigate.Mount(api, up.URL))
+	if err != nil {
+		log.Fatal(err)
+	}
+	front := httptest.NewServer(gw)
+	defer front.Close()
+	for _, path := range []string{"/api/items/1", "/api/me", "/api/me"} {
+		req, _ := http.NewRequest(http.MethodGet, front.URL+path, nil)
+		req.Header.Set("X-Token", "ann")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		res.Body.Close()
+		fmt.Println(res.StatusCode, path, res.Header.Get("RateLimit"))
+	}
+	// Output:
+	// 200 /api/items/1 "per-ip";r=19;t=1
+	// 200 /api/me "per-user";r=0;t=3600
+	// 429 /api/me "per-user";r=0;t=3600
+}

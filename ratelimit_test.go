@@ -441,6 +441,9 @@ func BenchmarkRateLimit(b *testing.B) {
 			runBenchOn(b, serveFrontWith(b, g, EngineNetHTTP), "GET", "/api/items/7", nil, nil)
 		})
 	}
+	b.Run("httputil", func(b *testing.B) {
+		runBench(b, stdlibProxy(b, up.URL), "GET", "/api/items/7", nil)
+	})
 }
 
 // headerWriter is a ResponseWriter that only keeps headers, reused across
