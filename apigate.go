@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
-	"github.com/apigate-go/apigate/internal/h1"
 	"github.com/apigate-go/apigate/internal/rewrite"
 	"github.com/apigate-go/apigate/observe"
 	"github.com/julienschmidt/httprouter"
@@ -18,20 +18,22 @@ import (
 type Gateway struct {
 	router       *httprouter.Router
 	handler      http.Handler
-	transport    http.RoundTripper
+	eng          engine
+	poolHeaders  bool // eng reuses outbound state, so a Ctx may keep header storage
 	ownTransport idleCloser
-	h1           *h1.Transport // transport, when it is apigate's own HTTP/1.1 client
 	renderer     ErrorRenderer
 	obs          observe.Observer
 	trusted      []netip.Prefix
 	preserveHost bool
+	noForwarded  bool
+	streamLimit  int64
+	upgradeIdle  time.Duration
 	upgrades     []string
 	states       []any
 	methods      []string
 	routes       []*route
 	bufPool      sync.Pool
 	ctxPool      sync.Pool
-	fwdPool      sync.Pool // *fwdState, with EngineHTTP1
 }
 
 // New builds a gateway from options. It reports every configuration
@@ -39,7 +41,7 @@ type Gateway struct {
 // service or route at fault.
 func New(opts ...Option) (*Gateway, error) {
 	c := &config{timeout: DefaultRequestTimeout, bodyLimit: DefaultBodyLimit, upgrades: []string{"websocket"},
-		failures: DefaultFailureThreshold, coolDown: DefaultCoolDown}
+		failures: DefaultFailureThreshold, coolDown: DefaultCoolDown, upgradeIdle: DefaultUpgradeIdleTimeout}
 	for _, o := range opts {
 		if o != nil {
 			o.applyGateway(c)

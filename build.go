@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/apigate-go/apigate/balancer"
-	"github.com/apigate-go/apigate/internal/h1"
 	"github.com/apigate-go/apigate/internal/rewrite"
 	"github.com/apigate-go/apigate/policy"
 	"github.com/julienschmidt/httprouter"
@@ -59,6 +58,9 @@ func build(c *config) (*Gateway, error) {
 		obs:          c.observer,
 		trusted:      c.trusted,
 		preserveHost: c.preserveHost,
+		noForwarded:  c.noForwarded,
+		streamLimit:  c.streamLimit,
+		upgradeIdle:  c.upgradeIdle,
 		upgrades:     c.upgrades,
 		states:       c.states,
 	}
@@ -67,17 +69,16 @@ func build(c *config) (*Gateway, error) {
 	}
 	g.bufPool.New = func() any { b := make([]byte, 32<<10); return &b }
 	g.ctxPool.New = func() any { return new(Ctx) }
-	g.fwdPool.New = func() any { return new(fwdState) }
-	if c.transport != nil {
-		g.transport = c.transport
-	} else {
+	transport := c.transport
+	if transport == nil {
 		g.ownTransport = newClient(c.upstream)
-		g.transport = g.ownTransport
-		g.h1, _ = g.ownTransport.(*h1.Transport)
+		transport = g.ownTransport
 		if c.upstream.Engine == EngineHTTP1 && c.upstream.Configure != nil {
 			errs = append(errs, errors.New("apigate: UpstreamOptions.Configure needs EngineNetHTTP"))
 		}
 	}
+	g.eng = newEngine(transport, !c.no1xx)
+	g.poolHeaders = pooled(g.eng)
 	if c.defaultPolicy != "" {
 		if _, ok := c.policies[c.defaultPolicy]; !ok {
 			errs = append(errs, fmt.Errorf("apigate: WithDefaultPolicy: unknown policy %q", c.defaultPolicy))

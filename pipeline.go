@@ -32,7 +32,7 @@ func (p *pipeline) run(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 	c := g.ctxPool.Get().(*Ctx)
 	c.r, c.ps, c.rt = r, ps, p.rt
 	var hb *headerBuf
-	if g.h1 != nil {
+	if g.poolHeaders {
 		hb = &c.hbuf
 	}
 	c.header, c.upgrade = g.outHeader(r, hb)
