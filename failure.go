@@ -14,6 +14,12 @@ import (
 // client's side is checked first: a client that left, sent too much, or
 // was still sending when the deadline passed is not the backend's fault.
 func (x *exchange) failure(b balancer.Backend, attempt int, err error) (*Error, bool) {
+	if x.streamed && x.o.body.expired.Load() {
+		// The deadline interrupted the client's upload; the server may
+		// take the interrupted read for a client that left, but the
+		// client is still there to be told.
+		return timeoutError(err), false
+	}
 	if x.r.Context().Err() != nil {
 		return &Error{Status: StatusClientClosedRequest, Code: CodeClientClosed, Message: "client closed request", Err: err}, false
 	}
@@ -22,8 +28,6 @@ func (x *exchange) failure(b balancer.Backend, attempt int, err error) (*Error, 
 		switch {
 		case body.tooLarge.Load():
 			return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodePayloadTooLarge, Message: "request body too large", Err: err}, false
-		case body.expired.Load():
-			return timeoutError(err), false
 		case body.failed.Load():
 			return &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "could not read the request body", Err: err}, false
 		}
