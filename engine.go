@@ -29,10 +29,12 @@ type engine interface {
 // Everything the exchange builds for the upstream lives here, so that an
 // engine that is done with it at release can pool it whole.
 type outbound struct {
-	req    http.Request
-	url    url.URL
-	hbuf   headerBuf
-	body   clientBody
+	req  http.Request
+	url  url.URL
+	hbuf headerBuf
+	// body is the client's streamed body, nil for none. It is not pooled:
+	// an upstream client may finish writing it after the exchange.
+	body   *clientBody
 	parent context.Context // req's context without the deadline
 	cancel context.CancelFunc
 	info   informational

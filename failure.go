@@ -24,7 +24,7 @@ func (x *exchange) failure(b balancer.Backend, attempt int, err error) (*Error, 
 		return &Error{Status: StatusClientClosedRequest, Code: CodeClientClosed, Message: "client closed request", Err: err}, false
 	}
 	if x.streamed {
-		body := &x.o.body
+		body := x.o.body
 		switch {
 		case body.tooLarge.Load():
 			return &Error{Status: http.StatusRequestEntityTooLarge, Code: CodePayloadTooLarge, Message: "request body too large", Err: err}, false

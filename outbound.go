@@ -97,8 +97,8 @@ func (x *exchange) body() {
 		}
 	case out.Body != nil && out.Body != http.NoBody:
 		x.streamed = true
-		b := &x.o.body
-		b.rc = out.Body
+		b := &clientBody{rc: out.Body}
+		x.o.body = b
 		if out.ContentLength < 0 {
 			b.limit = x.rt.gw.streamLimit
 		}
