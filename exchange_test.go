@@ -327,4 +327,3 @@ func TestUpgradeIdleTimeout(t *testing.T) {
 		t.Error("upstream side still open")
 	}
 }
-
