@@ -102,33 +102,40 @@ func (x *exchange) run() {
 		}
 		b := x.cands[i]
 		res, lat, err := x.attempt(b)
-		if err != nil {
-			if rt.tracker != nil {
-				rt.tracker.Done(b.Index, balancer.Result{Latency: lat, Err: err})
-			}
-			e, retry := x.failure(b, attempt, err)
-			if retry {
-				x.cands = without(x.cands, b.Index)
-				x.o.rewind(x.c)
-				continue
-			}
-			if g.obs != nil {
-				g.emit(x.r, rt, observe.Event{Kind: observe.UpstreamFailed, Backend: b.Index, Addr: b.Addr, Status: e.Status, Code: e.Code, Latency: lat, Err: err})
-			}
-			if e.Status != StatusClientClosedRequest {
-				if x.streamed && x.o.body.expired.Load() {
-					// The client's connection is left with a read
-					// deadline in the past: it cannot carry another
-					// request.
-					x.w.Header().Set("Connection", "close")
-				}
-				g.renderer(x.w, x.r, e)
-			}
+		if err == nil {
+			x.succeeded(b, res, lat)
 			return
 		}
-		x.succeeded(b, res, lat)
+		if rt.tracker != nil {
+			rt.tracker.Done(b.Index, balancer.Result{Latency: lat, Err: err})
+		}
+		e, retry := x.failure(b, attempt, err)
+		if retry {
+			x.cands = without(x.cands, b.Index)
+			x.o.rewind(x.c)
+			continue
+		}
+		x.failed(b, e, lat)
 		return
 	}
+}
+
+// failed reports the exchange's failure on backend b and answers the
+// client with e, unless the client is gone.
+func (x *exchange) failed(b balancer.Backend, e *Error, lat time.Duration) {
+	g := x.rt.gw
+	if g.obs != nil {
+		g.emit(x.r, x.rt, observe.Event{Kind: observe.UpstreamFailed, Backend: b.Index, Addr: b.Addr, Status: e.Status, Code: e.Code, Latency: lat, Err: e.Err})
+	}
+	if e.Status == StatusClientClosedRequest {
+		return
+	}
+	if x.streamed && x.o.body.expired.Load() {
+		// The client's connection is left with a read deadline in the
+		// past: it cannot carry another request.
+		x.w.Header().Set("Connection", "close")
+	}
+	g.renderer(x.w, x.r, e)
 }
 
 // succeeded records that backend b answered and delivers its response.

@@ -84,8 +84,6 @@ func (x *exchange) prepare(ps httprouter.Params) *Error {
 func (x *exchange) body() {
 	out, c := &x.o.req, x.c
 	switch {
-	case x.r.ContentLength == 0:
-		out.Body = nil
 	case c != nil && c.hasBody:
 		out.Body = newBytesBody(c.body)
 		out.ContentLength = int64(len(c.body))
@@ -95,6 +93,8 @@ func (x *exchange) body() {
 		if c.contentType != "" {
 			out.Header["Content-Type"] = []string{c.contentType}
 		}
+	case x.r.ContentLength == 0:
+		out.Body = nil
 	case out.Body != nil && out.Body != http.NoBody:
 		x.streamed = true
 		b := &clientBody{rc: out.Body}
