@@ -86,6 +86,9 @@ func build(c *config) (*Gateway, error) {
 	if len(c.mounts) == 0 {
 		errs = append(errs, errors.New("apigate: no services mounted"))
 	}
+	if c.bodyLimit < 0 {
+		errs = append(errs, fmt.Errorf("apigate: WithBodyLimit(%d): negative body limit", c.bodyLimit))
+	}
 	names := map[string]bool{}
 	for _, m := range c.mounts {
 		s := m.svc
@@ -133,6 +136,11 @@ func build(c *config) (*Gateway, error) {
 			g.routes = append(g.routes, rt)
 		}
 	}
+	if h, err := wrap(http.HandlerFunc(g.dispatch), c.mw); err != nil {
+		errs = append(errs, fmt.Errorf("apigate: Use: gateway %w", err))
+	} else {
+		g.handler = h
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -141,11 +149,6 @@ func build(c *config) (*Gateway, error) {
 			g.methods = append(g.methods, rt.method)
 		}
 	}
-	var h http.Handler = http.HandlerFunc(g.dispatch)
-	for i := len(c.mw) - 1; i >= 0; i-- {
-		h = c.mw[i](h)
-	}
-	g.handler = h
 	return g, nil
 }
 
@@ -198,6 +201,11 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 	if rs.shared.hasTO {
 		rt.timeout = rs.shared.timeout
 	}
+	for _, n := range []int64{s.shared.bodyLimit, rs.shared.bodyLimit} {
+		if n < 0 {
+			return fail("BodyLimit(%d): negative body limit", n)
+		}
+	}
 	rt.bodyLimit = c.bodyLimit
 	if s.shared.bodyLimit > 0 {
 		rt.bodyLimit = s.shared.bodyLimit
@@ -225,9 +233,17 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 	}
 	rt.strategy = pol.Strategy
 	rt.bal = pol.NewBalancer(append([]balancer.Backend(nil), svc.all...))
+	if rt.bal == nil {
+		return fail("policy %q: its balancer factory returned nil", polName)
+	}
 	rt.tracker, _ = rt.bal.(balancer.Tracker)
 
 	hooks := append(append([]Hook(nil), s.shared.hooks...), rs.shared.hooks...)
+	for i, h := range hooks {
+		if h == nil {
+			return fail("Before: hook %d is nil", i+1)
+		}
+	}
 	pipe, err := newPipeline(rt, hooks, &rs.in)
 	if err != nil {
 		return fail("%v", err)
@@ -236,12 +252,12 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 
 	var handle httprouter.Handle = rt.serve
 	if mw := append(append([]func(http.Handler) http.Handler(nil), s.shared.mw...), rs.shared.mw...); len(mw) > 0 {
-		var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, err := wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ps, _ := r.Context().Value(paramsKey{}).(httprouter.Params)
 			rt.serve(w, r, ps)
-		})
-		for i := len(mw) - 1; i >= 0; i-- {
-			h = mw[i](h)
+		}), mw)
+		if err != nil {
+			return fail("Use: %v", err)
 		}
 		handle = func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 			h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), paramsKey{}, ps)))
@@ -251,6 +267,21 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 		return fail("%v", err)
 	}
 	return rt, nil
+}
+
+// wrap applies middleware to h, the first of mw outermost. A nil
+// middleware, or one that returns a nil handler, is an error: it would
+// fail on every request.
+func wrap(h http.Handler, mw []func(http.Handler) http.Handler) (http.Handler, error) {
+	for i := len(mw) - 1; i >= 0; i-- {
+		if mw[i] == nil {
+			return nil, fmt.Errorf("middleware %d is nil", i+1)
+		}
+		if h = mw[i](h); h == nil {
+			return nil, fmt.Errorf("middleware %d returned a nil handler", i+1)
+		}
+	}
+	return h, nil
 }
 
 // register adds a route, turning httprouter's panics on conflicting or
