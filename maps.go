@@ -26,7 +26,7 @@ type mapDecl struct {
 // re-serialized in the same form: a JSON body, a form body (or the query
 // string on GET and HEAD), or the query string, with Content-Type and
 // Content-Length set to match. fn may return an *[Error] or a [Response]
-// like a hook.
+// like a hook. A nil fn is an error from [New].
 func Map[In, Out any](fn func(c *Ctx, in In) (Out, error)) RouteOption {
 	out := reflect.TypeFor[Out]()
 	return &mapDecl{in: reflect.TypeFor[In](), out: out, nilFn: fn == nil, build: func(target int, isGet bool) (step, error) {

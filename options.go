@@ -102,7 +102,8 @@ func Backends(name string, urls ...string) Option {
 }
 
 // WithPolicy registers a policy under name, for [Policy] and
-// [WithDefaultPolicy]. Each route that uses it gets its own balancer state.
+// [WithDefaultPolicy]. Each route that uses it gets its own balancer state;
+// a balancer factory that returns nil for a route is an error from [New].
 func WithPolicy(name string, p policy.Policy) Option {
 	return optionFunc(func(c *config) {
 		if c.policies == nil {
@@ -149,7 +150,8 @@ func WithRequestTimeout(d time.Duration) Option {
 }
 
 // WithBodyLimit sets the largest body a JSON or form route reads (default
-// 2 MiB); [BodyLimit] overrides it per service or route.
+// 2 MiB); [BodyLimit] overrides it per service or route. A negative n is
+// an error from [New].
 func WithBodyLimit(n int64) Option {
 	return optionFunc(func(c *config) { c.bodyLimit = n })
 }
