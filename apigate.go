@@ -109,19 +109,20 @@ func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 }
 
 // allowed lists the methods that have a route for path, for the Allow
-// header.
+// header. A path with a GET route lists HEAD too: dispatch answers HEAD
+// through the GET route when the path has no HEAD route of its own.
 func (g *Gateway) allowed(path string) string {
 	var allow []string
 	for _, m := range g.methods {
 		if h, _, _ := g.router.Lookup(m, path); h != nil {
 			allow = append(allow, m)
-			if m == http.MethodGet && !slices.Contains(g.methods, http.MethodHead) {
-				allow = append(allow, http.MethodHead)
-			}
 		}
 	}
 	if len(allow) == 0 {
 		return ""
+	}
+	if i := slices.Index(allow, http.MethodGet); i >= 0 && !slices.Contains(allow, http.MethodHead) {
+		allow = slices.Insert(allow, i+1, http.MethodHead)
 	}
 	if !slices.Contains(allow, http.MethodOptions) {
 		allow = append(allow, http.MethodOptions)
