@@ -90,6 +90,7 @@ func build(c *config) (*Gateway, error) {
 		errs = append(errs, fmt.Errorf("apigate: WithBodyLimit(%d): negative body limit", c.bodyLimit))
 	}
 	names := map[string]bool{}
+	var roots []rootRoute
 	for _, m := range c.mounts {
 		s := m.svc
 		errs = append(errs, s.errs...)
@@ -128,12 +129,19 @@ func build(c *config) (*Gateway, error) {
 			errs = append(errs, fmt.Errorf("apigate: service %q (%s): no routes", s.name, s.prefix))
 		}
 		for _, rs := range s.routes {
-			rt, err := g.compileRoute(c, s, svc, rs)
+			rt, err := g.compileRoute(c, s, svc, rs, &roots)
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
 			g.routes = append(g.routes, rt)
+		}
+	}
+	// A service's "/" route answers its bare prefix too, unless another
+	// route claims that path: explicit routes are registered first.
+	for _, rr := range roots {
+		if h, _, _ := g.router.Lookup(rr.method, rr.path); h == nil {
+			register(g.router, rr.method, rr.path, rr.handle) // a conflict leaves the path to the other route
 		}
 	}
 	if h, err := wrap(http.HandlerFunc(g.dispatch), c.mw); err != nil {
@@ -174,7 +182,14 @@ func parseBackend(raw string) (upstream, error) {
 	return upstream{scheme: u.Scheme, host: u.Host, base: base, basePath: strings.TrimRight(u.Path, "/")}, nil
 }
 
-func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *routeSpec) (rt *route, err error) {
+// rootRoute is a service's "/" route, to register on the bare prefix as
+// well once every declared route is registered.
+type rootRoute struct {
+	method, path string
+	handle       httprouter.Handle
+}
+
+func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *routeSpec, roots *[]rootRoute) (rt *route, err error) {
 	pattern := s.prefix + rs.path
 	name := rs.method + " " + pattern
 	fail := func(format string, args ...any) (*route, error) {
@@ -265,6 +280,9 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 	}
 	if err := register(g.router, rs.method, pattern, handle); err != nil {
 		return fail("%v", err)
+	}
+	if rs.path == "/" && s.prefix != "" {
+		*roots = append(*roots, rootRoute{rs.method, s.prefix, handle})
 	}
 	return rt, nil
 }
