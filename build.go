@@ -253,6 +253,16 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 	}
 	rt.tracker, _ = rt.bal.(balancer.Tracker)
 
+	var missing []error
+	for _, n := range append(append([]stateNeed(nil), s.shared.needs...), rs.shared.needs...) {
+		if !n.has(c.states) {
+			missing = append(missing, fmt.Errorf("apigate: %s: RequireState: no %s registered (WithState)", name, n.typ))
+		}
+	}
+	if len(missing) > 0 {
+		return nil, errors.Join(missing...)
+	}
+
 	hooks := append(append([]Hook(nil), s.shared.hooks...), rs.shared.hooks...)
 	for i, h := range hooks {
 		if h == nil {

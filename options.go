@@ -125,6 +125,8 @@ func WithDefaultPolicy(name string) Option {
 // WithState registers a shared value (a client, a cache, configuration)
 // that hooks and maps read by type with [State]. Register pointers to
 // share without copying. Two values of the same type are an error.
+// [RequireState] on the services or routes that read it makes [New] check
+// that it was registered.
 func WithState(v any) Option {
 	return optionFunc(func(c *config) {
 		if v == nil {

@@ -104,10 +104,12 @@ type sharedSpec struct {
 	bodyLimit int64
 	timeout   time.Duration
 	hasTO     bool
+	needs     []stateNeed
 }
 
 // SharedOption is an option that works on services and routes alike:
-// [Before], [Policy], [BodyLimit] and [Timeout]. On a service it applies
+// [Before], [Policy], [BodyLimit], [Timeout] and [RequireState]. On a
+// service it applies
 // to every route; a route's own setting wins, and hooks accumulate
 // (service hooks run first).
 type SharedOption struct{ apply func(*sharedSpec) }
