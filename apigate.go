@@ -99,13 +99,15 @@ func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 	if g.obs != nil {
 		g.emit(r, nil, observe.Event{Kind: observe.RequestStarted, Backend: -1})
 	}
-	switch {
-	case allow != "":
+	e := &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no route for " + clipString(r.URL.Path)}
+	if allow != "" {
 		w.Header().Set("Allow", allow)
-		g.fail(w, r, nil, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "method not allowed"})
-	default:
-		g.fail(w, r, nil, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no route for " + clipString(r.URL.Path)})
+		e = &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "method not allowed"}
 	}
+	if g.obs != nil {
+		g.emit(r, nil, observe.Event{Kind: observe.NoRoute, Backend: -1, Status: e.Status, Code: e.Code})
+	}
+	g.renderer(w, r, e)
 }
 
 // allowed lists the methods that have a route for path, for the Allow
