@@ -64,7 +64,7 @@ type config struct {
 }
 
 // Mount adds a service to the gateway with its backends' base URLs
-// ("http://10.0.0.1:8080", optionally with a base path that every
+// ("http://192.0.2.1:8080", optionally with a base path that every
 // upstream path is joined to). Without URLs, the backends come from
 // [Backends] registered under the service's name.
 func Mount(svc *ServiceSpec, urls ...string) Option {
