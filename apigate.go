@@ -101,29 +101,32 @@ func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 	if g.obs != nil {
 		g.emit(r, nil, observe.Event{Kind: observe.RequestStarted, Backend: -1})
 	}
-	switch {
-	case allow != "":
+	e := &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no route for " + clipString(r.URL.Path)}
+	if allow != "" {
 		w.Header().Set("Allow", allow)
-		g.fail(w, r, nil, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "method not allowed"})
-	default:
-		g.fail(w, r, nil, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no route for " + clipString(r.URL.Path)})
+		e = &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "method not allowed"}
 	}
+	if g.obs != nil {
+		g.emit(r, nil, observe.Event{Kind: observe.NoRoute, Backend: -1, Status: e.Status, Code: e.Code})
+	}
+	g.renderer(w, r, e)
 }
 
 // allowed lists the methods that have a route for path, for the Allow
-// header.
+// header. A path with a GET route lists HEAD too: dispatch answers HEAD
+// through the GET route when the path has no HEAD route of its own.
 func (g *Gateway) allowed(path string) string {
 	var allow []string
 	for _, m := range g.methods {
 		if h, _, _ := g.router.Lookup(m, path); h != nil {
 			allow = append(allow, m)
-			if m == http.MethodGet && !slices.Contains(g.methods, http.MethodHead) {
-				allow = append(allow, http.MethodHead)
-			}
 		}
 	}
 	if len(allow) == 0 {
 		return ""
+	}
+	if i := slices.Index(allow, http.MethodGet); i >= 0 && !slices.Contains(allow, http.MethodHead) {
+		allow = slices.Insert(allow, i+1, http.MethodHead)
 	}
 	if !slices.Contains(allow, http.MethodOptions) {
 		allow = append(allow, http.MethodOptions)

@@ -575,3 +575,36 @@ func TestUpstreamConfigure(t *testing.T) {
 		t.Errorf("status = %d, want 502 from the header cap Configure set", res.StatusCode)
 	}
 }
+
+// TestAllowListsHeadForGet checks that a GET-only path lists HEAD in Allow
+// (it answers HEAD through its GET route) even when the gateway has HEAD
+// routes elsewhere, and never lists it twice.
+func TestAllowListsHeadForGet(t *testing.T) {
+	up := newEcho(t)
+	svc := Service("/api", GET("/a"), HEAD("/b"), GET("/c"), HEAD("/c"), POST("/d"))
+	_, gw := serveGateway(t, Mount(svc, up.URL))
+	tests := []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"POST", "/api/a", 405, "GET, HEAD, OPTIONS"},
+		{"OPTIONS", "/api/a", 204, "GET, HEAD, OPTIONS"},
+		{"HEAD", "/api/a", 200, ""},
+		{"POST", "/api/b", 405, "HEAD, OPTIONS"},
+		{"POST", "/api/c", 405, "GET, HEAD, OPTIONS"},
+		{"GET", "/api/d", 405, "POST, OPTIONS"},
+	}
+	for _, tt := range tests {
+		res, _ := do(t, newReq(t, tt.method, gw.URL+tt.path, ""))
+		if res.StatusCode != tt.status {
+			t.Errorf("%s %s: status = %d, want %d", tt.method, tt.path, res.StatusCode, tt.status)
+		}
+		if got := res.Header.Get("Allow"); got != tt.allow {
+			t.Errorf("%s %s: Allow = %q, want %q", tt.method, tt.path, got, tt.allow)
+		}
+	}
+	if got := up.last(t); got.Method != "HEAD" || got.Path != "/a" {
+		t.Errorf("upstream got %s %s, want HEAD /a", got.Method, got.Path)
+	}
+}

@@ -72,7 +72,7 @@ type config struct {
 }
 
 // Mount adds a service to the gateway with its backends' base URLs
-// ("http://10.0.0.1:8080", optionally with a base path that every
+// ("http://192.0.2.1:8080", optionally with a base path that every
 // upstream path is joined to). Without URLs, the backends come from
 // [Backends] registered under the service's name.
 func Mount(svc *ServiceSpec, urls ...string) Option {
@@ -110,7 +110,8 @@ func Backends(name string, urls ...string) Option {
 }
 
 // WithPolicy registers a policy under name, for [Policy] and
-// [WithDefaultPolicy]. Each route that uses it gets its own balancer state.
+// [WithDefaultPolicy]. Each route that uses it gets its own balancer state;
+// a balancer factory that returns nil for a route is an error from [New].
 func WithPolicy(name string, p policy.Policy) Option {
 	return optionFunc(func(c *config) {
 		if c.policies == nil {
@@ -132,6 +133,8 @@ func WithDefaultPolicy(name string) Option {
 // WithState registers a shared value (a client, a cache, configuration)
 // that hooks and maps read by type with [State]. Register pointers to
 // share without copying. Two values of the same type are an error.
+// [RequireState] on the services or routes that read it makes [New] check
+// that it was registered.
 func WithState(v any) Option {
 	return optionFunc(func(c *config) {
 		if v == nil {
@@ -157,7 +160,8 @@ func WithRequestTimeout(d time.Duration) Option {
 }
 
 // WithBodyLimit sets the largest body a JSON or form route reads (default
-// 2 MiB); [BodyLimit] overrides it per service or route.
+// 2 MiB); [BodyLimit] overrides it per service or route. A negative n is
+// an error from [New].
 func WithBodyLimit(n int64) Option {
 	return optionFunc(func(c *config) { c.bodyLimit = n })
 }

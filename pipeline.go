@@ -40,7 +40,7 @@ func (p *pipeline) run(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 		e, resp := asError(err)
 		if resp != nil {
 			if g.obs != nil {
-				g.emit(r, p.rt, observe.Event{Kind: observe.PipelineFailed, Backend: -1, Status: resp.Status, Code: CodeCustomResponse, Err: resp})
+				g.emit(r, p.rt, observe.Event{Kind: observe.Responded, Backend: -1, Status: resp.Status, Code: CodeCustomResponse})
 			}
 			resp.write(w)
 		} else {
