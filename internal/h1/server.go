@@ -21,14 +21,19 @@ import (
 // ServerOptions configures a [Server]. The zero value is usable: zero
 // durations mean no limit.
 type ServerOptions struct {
-	// ReadHeaderTimeout bounds reading a request head, from its first byte.
+	// ReadHeaderTimeout bounds reading a request head, from its first
+	// byte (or from the end of the previous request, when its bytes were
+	// read ahead).
 	ReadHeaderTimeout time.Duration
-	// ReadTimeout bounds reading a whole request, body included.
+	// ReadTimeout bounds reading a whole request, body included. Without
+	// it, the rest of a body the handler left unread is drained under
+	// the head's deadline.
 	ReadTimeout time.Duration
 	// WriteTimeout bounds writing a response, from the end of the head.
 	WriteTimeout time.Duration
 	// IdleTimeout bounds the wait for the next request on a connection
-	// (ReadTimeout when zero).
+	// (ReadTimeout when zero), and a head when neither ReadHeaderTimeout
+	// nor ReadTimeout is set.
 	IdleTimeout time.Duration
 	// MaxHeaderBytes bounds the request line and header fields, and a
 	// request's trailer section (default 1 MiB); a larger head is
