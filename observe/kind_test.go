@@ -14,7 +14,9 @@ func TestKindString(t *testing.T) {
 		{UpstreamSucceeded, "upstream_succeeded"},
 		{UpstreamFailed, "upstream_failed"},
 		{0, "kind(0)"},
-		{UpstreamFailed + 1, "kind(7)"},
+		{NoRoute, "no_route"},
+		{Responded, "responded"},
+		{Responded + 1, "kind(9)"},
 		{255, "kind(255)"},
 	}
 	for _, tt := range tests {
@@ -37,8 +39,10 @@ func TestKindTerminal(t *testing.T) {
 		{DispatchFailed, true},
 		{UpstreamSucceeded, true},
 		{UpstreamFailed, true},
+		{NoRoute, true},
+		{Responded, true},
 		{0, false},
-		{UpstreamFailed + 1, false},
+		{Responded + 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind.String(), func(t *testing.T) {
