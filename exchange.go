@@ -90,7 +90,7 @@ func (x *exchange) end() {
 		return
 	}
 	if x.streamed {
-		x.o.body.disarm()
+		x.o.body.end()
 	}
 	x.rt.gw.eng.release(x.o)
 	x.o = nil
