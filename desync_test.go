@@ -437,3 +437,39 @@ func testHeadWaits(t *testing.T, p enginePair, inputs []struct{ name, in string 
 		}
 	}
 }
+
+// TestDesyncEarlyAnswerWhileUploadStalls: an upstream answers before the
+// client has sent its whole body, and the client then stalls. The answer
+// reaches the client at once, and nothing reads the client's body once
+// the handler has returned (the upstream client's writer is interrupted
+// and joined), so the next request on the connection, or a closed
+// connection, is all the client can see.
+func TestDesyncEarlyAnswerWhileUploadStalls(t *testing.T) {
+	forEachPair(t, func(t *testing.T, p enginePair) {
+		// A raw upstream: net/http's server would wait for the rest of the
+		// body before answering.
+		up := rawUpstream(t, func(c net.Conn, _ *bufio.Reader) {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nearly")
+		})
+		addr := serveDesync(t, p, ServeOptions{}, Mount(Service("/", POST("/*p")), up))
+		for _, head := range []string{
+			// Large enough to be streamed by both clients (EngineHTTP1
+			// reads a body of up to 64 KiB whole before it sends the
+			// request, as nginx buffers one).
+			"POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n",
+			"POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\na\r\n",
+		} {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			io.WriteString(c, head+"0123456789")
+			c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			got, err := readResponses(bufio.NewReader(c), http.MethodPost, 1)
+			if len(got) != 1 || got[0] != "200 early" {
+				t.Errorf("%q: answered %q (err %v), want 200 early while the upload stalls", head, got, err)
+			}
+			c.Close()
+		}
+	})
+}
