@@ -32,14 +32,14 @@ type Gateway struct {
 	bufPool      sync.Pool
 	ctxPool      sync.Pool
 	fwdPool      sync.Pool // *fwdState, with EngineHTTP1
+	bg           background
 }
 
 // New builds a gateway from options. It reports every configuration
 // problem it finds at once (joined with errors.Join), each naming the
 // service or route at fault.
 func New(opts ...Option) (*Gateway, error) {
-	c := &config{timeout: DefaultRequestTimeout, bodyLimit: DefaultBodyLimit, upgrades: []string{"websocket"},
-		failures: DefaultFailureThreshold, coolDown: DefaultCoolDown}
+	c := &config{timeout: DefaultRequestTimeout, bodyLimit: DefaultBodyLimit, upgrades: []string{"websocket"}}
 	for _, o := range opts {
 		if o != nil {
 			o.applyGateway(c)

@@ -58,8 +58,7 @@ type config struct {
 	renderer      ErrorRenderer
 	observer      observe.Observer
 	mw            []func(http.Handler) http.Handler
-	failures      int
-	coolDown      time.Duration
+	res           resilienceSpec
 	errs          []error
 }
 

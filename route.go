@@ -104,6 +104,7 @@ type sharedSpec struct {
 	bodyLimit int64
 	timeout   time.Duration
 	hasTO     bool
+	res       resilienceSpec
 }
 
 // SharedOption is an option that works on services and routes alike:

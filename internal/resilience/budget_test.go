@@ -69,8 +69,10 @@ func TestBackoff(t *testing.T) {
 
 func TestLimiter(t *testing.T) {
 	l := NewLimiter(2)
-	if !l.Acquire() || !l.Acquire() {
-		t.Fatal("refused under the limit")
+	for k := range 2 {
+		if !l.Acquire() {
+			t.Fatalf("acquire %d refused under the limit of 2", k+1)
+		}
 	}
 	if l.Acquire() {
 		t.Fatal("admitted a third with a limit of 2")
