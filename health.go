@@ -106,6 +106,14 @@ func (h *health) filter(cands []balancer.Backend) []balancer.Backend {
 	return up
 }
 
+// limit returns backend i's in-flight cap, nil for none.
+func (h *health) limit(i int) *resilience.Limiter {
+	if h == nil || h.limits == nil {
+		return nil
+	}
+	return h.limits[i]
+}
+
 // ejected returns how many backends outlier detection holds out.
 func (h *health) ejected() int {
 	if h == nil || h.ej == nil {

@@ -166,14 +166,9 @@ func (g *Gateway) prober(svc *service, h HealthCheckOptions) resilience.Probe {
 		req := (&http.Request{Method: http.MethodGet, URL: &u, Host: h.Host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 			Header: http.Header{"User-Agent": {"apigate-health-check"}}}).WithContext(ctx)
 		start := time.Now()
-		var res *http.Response
-		var err error
-		if g.h1 != nil {
-			deadline, _ := ctx.Deadline()
-			res, err = g.h1.RoundTripDeadline(req, deadline)
-		} else {
-			res, err = g.transport.RoundTrip(req)
-		}
+		o := g.eng.acquire(req)
+		deadline, _ := ctx.Deadline()
+		res, err := g.eng.roundTrip(o, deadline)
 		ev := observe.Event{Kind: observe.HealthChecked, Backend: i, Latency: time.Since(start), Err: err}
 		if err == nil {
 			ev.Status = res.StatusCode
@@ -183,6 +178,7 @@ func (g *Gateway) prober(svc *service, h HealthCheckOptions) resilience.Probe {
 				ev.Err = fmt.Errorf("apigate: health check %s: status %d outside %d–%d", h.Path, ev.Status, h.StatusMin, h.StatusMax)
 			}
 		}
+		g.eng.release(o)
 		if ev.Err != nil {
 			ev.Code = CodeHealthCheckFailed
 		}

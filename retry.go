@@ -27,17 +27,21 @@ const (
 //
 // What is retried:
 //   - a connection that could not be made (the upstream saw nothing),
-//     for any method whose body can be sent again;
-//   - a connection reset or closed before any answer, and answers with a
-//     status listed in Statuses, for idempotent methods only (GET, HEAD,
+//     for any method whose body can be sent again, on another backend
+//     (with a single candidate, a connection refused now would be
+//     refused again);
+//   - a connection reset or closed before the answer was complete, an
+//     attempt that ran out its PerTryTimeout, and answers with a status
+//     listed in Statuses, for idempotent methods only (GET, HEAD,
 //     OPTIONS, TRACE, PUT, DELETE) whose body can be sent again.
 //
 // A body can be sent again when there is none, or when the gateway holds
 // it in memory (a route with a [JSON], [Form] or [Map] input). A streamed
 // body is never retried, and neither is a non-idempotent request that
 // reached an upstream, nor an upgrade, nor a request whose answer has
-// begun to reach the client. Timeouts are not retried: the request
-// timeout bounds all attempts together.
+// begun to reach the client. Malformed answers are not retried, nor is
+// an attempt cut by the request timeout, which bounds all attempts
+// together.
 //
 // The retry budget keeps retries from multiplying an outage: a retry
 // starts only while the retries in flight stay within BudgetPercent of
@@ -54,9 +58,11 @@ type RetryOptions struct {
 	// Attempts is the most attempts of one request, the first included
 	// (default 2: one retry; at most 10).
 	Attempts int
-	// PerTryTimeout, if set, bounds each attempt to its response headers;
-	// one that takes longer is cut and retried like a reset (default 0:
-	// only the request timeout applies).
+	// PerTryTimeout, if set, bounds each attempt, its answer's body
+	// included, as the request timeout does; an attempt that runs out of
+	// it before its answer began is cut and retried like a reset (default
+	// 0: only the request timeout applies). Keep it above the slowest
+	// answer's time: a long stream is cut at PerTryTimeout too.
 	PerTryTimeout time.Duration
 	// Backoff is the wait before the first retry, doubling for each next
 	// one up to MaxBackoff; each wait is drawn between half and all of
@@ -189,10 +195,11 @@ func idempotent(method string) bool {
 type failure uint8
 
 const (
-	failConnect failure = iota + 1 // no connection: the upstream saw nothing
-	failReset                      // connection lost before an answer
-	failStatus                     // an answer with a retried status
-	failTimeout                    // the request's time is up
+	failConnect  failure = iota + 1 // no connection: the upstream saw nothing
+	failReset                       // connection lost before an answer
+	failStatus                      // an answer with a retried status
+	failTimeout                     // the request's time is up
+	failProtocol                    // a malformed answer: another try would get the same
 )
 
 // mayRetry reports whether an attempt that failed with f may be retried,

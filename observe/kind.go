@@ -10,6 +10,8 @@ var kindNames = [...]string{
 	DispatchFailed:    "dispatch_failed",
 	UpstreamSucceeded: "upstream_succeeded",
 	UpstreamFailed:    "upstream_failed",
+	NoRoute:           "no_route",
+	Responded:         "responded",
 	BackendEjected:    "backend_ejected",
 	BackendReadmitted: "backend_readmitted",
 	BackendUnhealthy:  "backend_unhealthy",
@@ -32,11 +34,12 @@ func (k Kind) String() string {
 }
 
 // Terminal reports whether k ends a request: every request that started
-// yields exactly one terminal event ([PipelineFailed], [DispatchFailed],
-// [UpstreamSucceeded] or [UpstreamFailed]).
+// yields exactly one terminal event ([NoRoute], [Responded],
+// [PipelineFailed], [DispatchFailed], [UpstreamSucceeded] or
+// [UpstreamFailed]).
 func (k Kind) Terminal() bool {
 	switch k {
-	case PipelineFailed, DispatchFailed, UpstreamSucceeded, UpstreamFailed:
+	case NoRoute, Responded, PipelineFailed, DispatchFailed, UpstreamSucceeded, UpstreamFailed:
 		return true
 	}
 	return false

@@ -23,7 +23,9 @@ func TestKindString(t *testing.T) {
 		{CircuitHalfOpen, "circuit_half_open"},
 		{CircuitClosed, "circuit_closed"},
 		{0, "kind(0)"},
-		{CircuitClosed + 1, "kind(16)"},
+		{NoRoute, "no_route"},
+		{Responded, "responded"},
+		{CircuitClosed + 1, "kind(18)"},
 		{255, "kind(255)"},
 	}
 	for _, tt := range tests {
@@ -46,6 +48,8 @@ func TestKindTerminal(t *testing.T) {
 		{DispatchFailed, true},
 		{UpstreamSucceeded, true},
 		{UpstreamFailed, true},
+		{NoRoute, true},
+		{Responded, true},
 		{BackendEjected, false},
 		{RequestRetried, false},
 		{CircuitClosed, false},

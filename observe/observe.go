@@ -28,13 +28,12 @@ import (
 type Kind uint8
 
 // The events a gateway emits. Every request yields RequestStarted, then
-// exactly one of: PipelineFailed, DispatchFailed, or BackendSelected
-// followed by UpstreamSucceeded or UpstreamFailed; a retried request
-// yields RequestRetried and BackendSelected again before that last event.
-// A request that matched no route yields RequestStarted and
-// PipelineFailed (404 or 405) with empty Service and Route. OPTIONS
-// requests the gateway answers itself (no OPTIONS route declared) yield no
-// events.
+// exactly one of: NoRoute, Responded, PipelineFailed, DispatchFailed, or
+// BackendSelected followed by UpstreamSucceeded or UpstreamFailed (a
+// retried request yields RequestRetried and BackendSelected again before
+// that last event). A request that matched no route yields RequestStarted
+// and NoRoute (404 or 405) with empty Service and Route. OPTIONS requests
+// the gateway answers itself (no OPTIONS route declared) yield no events.
 //
 // The resilience events (BackendEjected to CircuitClosed) report
 // decisions and state changes of a service; they are not part of any
@@ -45,9 +44,9 @@ const (
 	RequestStarted Kind = iota + 1
 	// BackendSelected fires when the balancer has picked a backend.
 	BackendSelected
-	// PipelineFailed fires when the gateway answered the request itself:
-	// no route, a bad path, or a hook, decoder or map that rejected the
-	// request or returned a custom response (Code "custom_response").
+	// PipelineFailed fires when the gateway refused the request before
+	// going upstream: a bad path, a hook, decoder or map that returned an
+	// error, or a client that went away while its body was read (499).
 	PipelineFailed
 	// DispatchFailed fires when no backend could be chosen.
 	DispatchFailed
@@ -56,6 +55,14 @@ const (
 	// UpstreamFailed fires when the upstream exchange failed (refused,
 	// timeout, reset, client gone).
 	UpstreamFailed
+	// NoRoute fires when no route matched: no route for the path (404,
+	// Code "not_found") or none for the method (405, Code
+	// "method_not_allowed").
+	NoRoute
+	// Responded fires when a hook or map answered the request itself with
+	// a custom response (Code "custom_response"): a deliberate outcome,
+	// not a failure.
+	Responded
 	// BackendEjected fires when outlier detection takes a backend out of
 	// rotation after failures in a row; Duration is how long.
 	BackendEjected

@@ -124,7 +124,7 @@ func TestSlogLevelsAndAttributes(t *testing.T) {
 				return e
 			}(),
 			wantLevel: slog.LevelInfo,
-			wantMsg:   "pipeline failed",
+			wantMsg:   "request refused",
 			wantMore:  []string{"status=401", "code=unauthorized", "error=missing authorization"},
 		},
 		{
@@ -286,6 +286,10 @@ func TestSlogOptions(t *testing.T) {
 		{"progress level", SlogOptions{Progress: slog.LevelInfo}, BackendSelected, 0, []slog.Level{slog.LevelInfo}},
 		{"success level", SlogOptions{Success: slog.LevelInfo}, UpstreamSucceeded, 204, []slog.Level{slog.LevelInfo}},
 		{"client error level", SlogOptions{ClientError: slog.LevelDebug}, PipelineFailed, 422, []slog.Level{slog.LevelDebug}},
+		{"no route level", SlogOptions{NoRoute: slog.LevelDebug}, NoRoute, 404, []slog.Level{slog.LevelDebug}},
+		{"no route default", SlogOptions{}, NoRoute, 405, []slog.Level{slog.LevelInfo}},
+		{"responded below 500", SlogOptions{Success: slog.LevelInfo}, Responded, 402, []slog.Level{slog.LevelInfo}},
+		{"responded 5xx", SlogOptions{}, Responded, 503, []slog.Level{slog.LevelWarn}},
 		{"server error level", SlogOptions{ServerError: dynamic}, DispatchFailed, 503, []slog.Level{slog.LevelError}},
 		{"ejection warns", SlogOptions{}, BackendEjected, 0, []slog.Level{slog.LevelWarn}},
 		{"unhealthy warns", SlogOptions{}, BackendUnhealthy, 0, []slog.Level{slog.LevelWarn}},
