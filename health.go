@@ -21,13 +21,6 @@ type health struct {
 	limits      []*resilience.Limiter
 }
 
-// success records a good exchange with backend i.
-func (h *health) success(i int) {
-	if h != nil && h.ej != nil {
-		h.ej.Success(i)
-	}
-}
-
 // failure records a failed exchange with backend i (a transport error the
 // client did not cause).
 func (h *health) failure(i int) {

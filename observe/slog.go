@@ -243,6 +243,12 @@ func message(e Event) string {
 		}
 		return "pipeline failed"
 	case DispatchFailed:
+		switch e.Code {
+		case "overloaded":
+			return "request shed"
+		case "circuit_open":
+			return "circuit open"
+		}
 		return "no backend available"
 	case UpstreamSucceeded:
 		return "upstream responded"

@@ -444,3 +444,19 @@ func BenchmarkSlog(b *testing.B) {
 		}
 	})
 }
+
+func TestSlogDispatchMessages(t *testing.T) {
+	h := &recordingHandler{min: slog.LevelDebug}
+	o := Slog(slog.New(h))
+	for _, code := range []string{"overloaded", "circuit_open", "no_backend"} {
+		e := sampleEvent(DispatchFailed)
+		e.Status, e.Code = 503, code
+		o.Observe(context.Background(), e)
+	}
+	want := []string{"request shed", "circuit open", "no backend available"}
+	for i, r := range h.records {
+		if r.Message != want[i] || r.Level != slog.LevelWarn {
+			t.Errorf("record %d: %s %q, want WARN %q", i, r.Level, r.Message, want[i])
+		}
+	}
+}
