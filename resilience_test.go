@@ -388,3 +388,27 @@ func TestAnsweredEjects(t *testing.T) {
 		t.Errorf("filter = %v, want backend 1 only", got)
 	}
 }
+
+// TestResilienceAddsNoAllocations pins that the resilience features cost
+// no allocation on a request that does not fail: a gateway with every
+// one of them on allocates as much per passthrough request as one with
+// them all off.
+func TestResilienceAddsNoAllocations(t *testing.T) {
+	up := benchUpstream(t)
+	for _, e := range []Engine{EngineNetHTTP, EngineHTTP1} {
+		off := MustNew(Mount(Service("/api", GET("/items/:id")), up.URL), WithUpstream(UpstreamOptions{Engine: e}),
+			WithOutlierDetection(OutlierOptions{Disable: true}), WithRetries(RetryOptions{Disable: true}))
+		on := MustNew(Mount(Service("/api", GET("/items/:id", MaxInFlight(1000))), up.URL, up.URL+"/b"), WithUpstream(UpstreamOptions{Engine: e}),
+			WithOutlierDetection(OutlierOptions{SlowAfter: time.Minute}),
+			WithRetries(RetryOptions{Attempts: 3, Statuses: []int{503}, PerTryTimeout: time.Minute}),
+			WithCircuitBreaker(BreakerOptions{ConsecutiveFailures: 5}), WithBackendMaxInFlight(1000),
+			WithHealthCheck(HealthCheckOptions{Path: "/items/health", Interval: time.Hour}))
+		a, b := handlerAllocs(t, off, "/api/items/7"), handlerAllocs(t, on, "/api/items/7")
+		t.Logf("engine %d: allocs/request %.1f with resilience off, %.1f with everything on", e, a, b)
+		if b > a {
+			t.Errorf("engine %d: %.1f allocs/request with resilience on, %.1f off", e, b, a)
+		}
+		off.Close()
+		on.Close()
+	}
+}
