@@ -143,14 +143,14 @@ func (g *Gateway) compileService(c *config, s *ServiceSpec, svc *service) []erro
 			g.emitService(svc, ev)
 		}
 	}
-	if r := spec.retry; r == nil || !r.Disable {
-		var opts RetryOptions
-		if r != nil {
-			opts = r.withDefaults()
-		}
-		opts = opts.withDefaults()
-		h.budget = resilience.NewBudget(opts.BudgetPercent, opts.MinConcurrency)
+	// The budget exists even when the service's retries are off: one of
+	// its routes may turn them on.
+	var budget RetryOptions
+	if spec.retry != nil {
+		budget = *spec.retry
 	}
+	budget = budget.withDefaults()
+	h.budget = resilience.NewBudget(budget.BudgetPercent, budget.MinConcurrency)
 	if spec.backendMax > 0 {
 		h.limits = make([]*resilience.Limiter, n)
 		for i := range h.limits {

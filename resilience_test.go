@@ -412,3 +412,13 @@ func TestResilienceAddsNoAllocations(t *testing.T) {
 		on.Close()
 	}
 }
+
+func TestRouteRetriesUnderServiceWithout(t *testing.T) {
+	var resets atomic.Int32
+	good := newEcho(t)
+	_, gw := serveGateway(t, Mount(Service("/", GET("/x", Retries(RetryOptions{Backoff: -1})), Retries(RetryOptions{Disable: true})),
+		resetter(t, &resets), good.URL), WithOutlierDetection(OutlierOptions{Disable: true}))
+	if got := statusCounts(t, gw.URL+"/x", 4); got[200] != 4 || resets.Load() != 2 {
+		t.Errorf("got %v, resetting backend saw %d; want every request retried to 200", got, resets.Load())
+	}
+}
