@@ -72,12 +72,13 @@ type SlogOptions struct {
 	// Recovery is the level of resilience events that report a return to
 	// service: a backend readmitted or healthy again, a circuit half-open
 	// or closed. Nil means slog.LevelInfo. The events that take capacity
-	// away (backend_ejected, backend_unhealthy, circuit_opened) use
-	// ServerError; health_checked and request_retried use Progress.
+	// away (backend_ejected, backend_unhealthy, circuit_opened) and
+	// request_retried (an attempt failed) use ServerError; health_checked
+	// uses Progress.
 	Recovery slog.Leveler
-	// OmitProgress drops RequestStarted, BackendSelected, HealthChecked
-	// and RequestRetried records whatever the logger's level, leaving one
-	// record per request and one per state change.
+	// OmitProgress drops RequestStarted, BackendSelected and HealthChecked
+	// records whatever the logger's level, leaving one record per request,
+	// one per retry and one per state change.
 	OmitProgress bool
 }
 
@@ -208,11 +209,11 @@ func (o *slogObserver) level(e Event) (slog.Level, bool) {
 			return o.clientError.Level(), true
 		}
 		return o.serverError.Level(), true
-	case BackendEjected, BackendUnhealthy, CircuitOpened:
+	case BackendEjected, BackendUnhealthy, CircuitOpened, RequestRetried:
 		return o.serverError.Level(), true
 	case BackendReadmitted, BackendHealthy, CircuitHalfOpen, CircuitClosed:
 		return o.recovery.Level(), true
-	default: // RequestStarted, BackendSelected, HealthChecked, RequestRetried, unknown kinds
+	default: // RequestStarted, BackendSelected, HealthChecked, unknown kinds
 		if o.omitProgress {
 			return 0, false
 		}

@@ -299,9 +299,9 @@ func TestSlogOptions(t *testing.T) {
 		{"circuit closed informs", SlogOptions{}, CircuitClosed, 0, []slog.Level{slog.LevelInfo}},
 		{"recovery level", SlogOptions{Recovery: slog.LevelWarn}, CircuitHalfOpen, 0, []slog.Level{slog.LevelWarn}},
 		{"probe is progress", SlogOptions{}, HealthChecked, 200, []slog.Level{slog.LevelDebug}},
-		{"retry is progress", SlogOptions{Progress: slog.LevelInfo}, RequestRetried, 503, []slog.Level{slog.LevelInfo}},
+		{"retry warns", SlogOptions{}, RequestRetried, 503, []slog.Level{slog.LevelWarn}},
 		{"omit progress drops probes", SlogOptions{OmitProgress: true}, HealthChecked, 200, nil},
-		{"omit progress drops retries", SlogOptions{OmitProgress: true}, RequestRetried, 503, nil},
+		{"omit progress keeps retries", SlogOptions{OmitProgress: true}, RequestRetried, 503, []slog.Level{slog.LevelWarn}},
 		{"omit progress keeps ejections", SlogOptions{OmitProgress: true}, BackendEjected, 0, []slog.Level{slog.LevelWarn}},
 	}
 	for _, tt := range tests {
