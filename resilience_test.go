@@ -396,9 +396,10 @@ func TestAnsweredEjects(t *testing.T) {
 func TestResilienceAddsNoAllocations(t *testing.T) {
 	up := benchUpstream(t)
 	for _, e := range []Engine{EngineNetHTTP, EngineHTTP1} {
-		off := MustNew(Mount(Service("/api", GET("/items/:id")), up.URL), WithUpstream(UpstreamOptions{Engine: e}),
+		// The same two backends (the same URL twice) for both.
+		off := MustNew(Mount(Service("/api", GET("/items/:id")), up.URL, up.URL), WithUpstream(UpstreamOptions{Engine: e}),
 			WithOutlierDetection(OutlierOptions{Disable: true}), WithRetries(RetryOptions{Disable: true}))
-		on := MustNew(Mount(Service("/api", GET("/items/:id", MaxInFlight(1000))), up.URL, up.URL+"/b"), WithUpstream(UpstreamOptions{Engine: e}),
+		on := MustNew(Mount(Service("/api", GET("/items/:id", MaxInFlight(1000))), up.URL, up.URL), WithUpstream(UpstreamOptions{Engine: e}),
 			WithOutlierDetection(OutlierOptions{SlowAfter: time.Minute}),
 			WithRetries(RetryOptions{Attempts: 3, Statuses: []int{503}, PerTryTimeout: time.Minute}),
 			WithCircuitBreaker(BreakerOptions{ConsecutiveFailures: 5}), WithBackendMaxInFlight(1000),
