@@ -34,6 +34,7 @@ type Gateway struct {
 	routes       []*route
 	bufPool      sync.Pool
 	ctxPool      sync.Pool
+	bg           background
 }
 
 // New builds a gateway from options. It reports every configuration
@@ -41,7 +42,7 @@ type Gateway struct {
 // service or route at fault.
 func New(opts ...Option) (*Gateway, error) {
 	c := &config{timeout: DefaultRequestTimeout, bodyLimit: DefaultBodyLimit, upgrades: []string{"websocket"},
-		failures: DefaultFailureThreshold, coolDown: DefaultCoolDown, upgradeIdle: DefaultUpgradeIdleTimeout}
+		upgradeIdle: DefaultUpgradeIdleTimeout}
 	for _, o := range opts {
 		if o != nil {
 			o.applyGateway(c)
@@ -140,7 +141,8 @@ func (g *Gateway) allowed(path string) string {
 func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, rt *route, e *Error) {
 	if g.obs != nil {
 		kind := observe.PipelineFailed
-		if e.Code == CodeNoBackend {
+		switch e.Code {
+		case CodeNoBackend, CodeOverloaded, CodeCircuitOpen:
 			kind = observe.DispatchFailed
 		}
 		g.emit(r, rt, observe.Event{Kind: kind, Backend: -1, Status: e.Status, Code: e.Code, Err: e})

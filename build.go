@@ -47,6 +47,7 @@ type route struct {
 	bodyLimit int64
 	limit     *rateLimit // nil: no rate limit
 	pipe      *pipeline
+	res       routeResilience
 }
 
 type paramsKey struct{}
@@ -126,7 +127,7 @@ func build(c *config) (*Gateway, error) {
 			svc.all = append(svc.all, balancer.Backend{Index: len(svc.backends), Addr: b.URL, Weight: max(b.Weight, 1)})
 			svc.backends = append(svc.backends, u)
 		}
-		svc.health = newHealth(len(svc.backends), c.failures, c.coolDown)
+		errs = append(errs, g.compileService(c, s, svc)...)
 		if len(s.routes) == 0 {
 			errs = append(errs, fmt.Errorf("apigate: service %q (%s): no routes", s.name, s.prefix))
 		}
@@ -159,6 +160,7 @@ func build(c *config) (*Gateway, error) {
 			g.methods = append(g.methods, rt.method)
 		}
 	}
+	g.start()
 	return g, nil
 }
 
@@ -247,6 +249,9 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 	}
 	if err := pol.Check(pattern); err != nil {
 		return fail("policy %q: %v", polName, err)
+	}
+	if err := rt.compileResilience(c, s, rs); err != nil {
+		return fail("%v", err)
 	}
 	rt.strategy = pol.Strategy
 	rt.bal = pol.NewBalancer(append([]balancer.Backend(nil), svc.all...))

@@ -52,6 +52,7 @@ type exchange struct {
 	key              string    // affinity key
 	deadline         time.Time // the route's timeout from now, zero for none
 	streamed         bool      // the client's body is streamed through o.body
+	g                guard
 }
 
 // serve is the route's httprouter handle.
@@ -65,6 +66,14 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 			return
 		}
 	}
+	if rt.res.limit != nil {
+		// Shed before the pipeline: an overloaded route spends nothing on
+		// hooks or decoding. The slot comes back however the request ends.
+		if rt.shed(w, r) {
+			return
+		}
+		defer rt.res.limit.Release()
+	}
 	if rt.pipe == nil {
 		rt.forward(w, r, ps, nil)
 		return
@@ -77,6 +86,10 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.Params, c *Ctx) {
 	x := exchange{rt: rt, w: w, r: r, c: c}
 	defer x.end()
+	if e := x.admit(); e != nil {
+		rt.gw.fail(w, r, rt, e)
+		return
+	}
 	if e := x.prepare(ps); e != nil {
 		rt.gw.fail(w, r, rt, e)
 		return
@@ -86,6 +99,7 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 
 // end releases what the exchange holds.
 func (x *exchange) end() {
+	x.leave()
 	if x.o == nil {
 		return
 	}
@@ -100,26 +114,44 @@ func (x *exchange) end() {
 // sends the request, again elsewhere when the failure allows it.
 func (x *exchange) run() {
 	rt, g := x.rt, x.rt.gw
-	for attempt := 0; ; attempt++ {
+	for attempts := 0; ; {
 		i := rt.bal.Pick(x.cands, x.key)
 		if i < 0 || i >= len(x.cands) {
 			g.fail(x.w, x.r, rt, &Error{Status: http.StatusServiceUnavailable, Code: CodeNoBackend, Message: "no backend available"})
 			return
 		}
 		b := x.cands[i]
+		if !x.takeBackend(b.Index) {
+			// At its in-flight cap: another candidate, or 503 at once.
+			if len(x.cands) == 1 {
+				g.fail(x.w, x.r, rt, &Error{Status: http.StatusServiceUnavailable, Code: CodeOverloaded, Message: "overloaded"})
+				return
+			}
+			x.cands = without(x.cands, b.Index)
+			continue
+		}
 		res, lat, err := x.attempt(b)
+		attempts++
 		if err == nil {
-			x.succeeded(b, res, lat)
+			if !x.retryAnswer(b, attempts, res, lat) {
+				x.succeeded(b, res, lat)
+				return
+			}
+			if x.again(b, attempts, res.StatusCode, "", lat) {
+				continue
+			}
+			x.failed(b, clientClosed(nil), lat)
 			return
 		}
 		if rt.tracker != nil {
 			rt.tracker.Done(b.Index, balancer.Result{Latency: lat, Err: err})
 		}
-		e, retry := x.failure(b, attempt, err)
+		e, retry := x.failure(b, attempts, err)
 		if retry {
-			x.cands = without(x.cands, b.Index)
-			x.o.rewind(x.c)
-			continue
+			if x.again(b, attempts, 0, upstreamError(x.o.req.Context(), err).Code, lat) {
+				continue
+			}
+			e = clientClosed(err)
 		}
 		x.failed(b, e, lat)
 		return
@@ -130,6 +162,7 @@ func (x *exchange) run() {
 // client with e, unless the client is gone.
 func (x *exchange) failed(b balancer.Backend, e *Error, lat time.Duration) {
 	g := x.rt.gw
+	x.ended(e.Status, true)
 	if g.obs != nil {
 		g.emit(x.r, x.rt, observe.Event{Kind: observe.UpstreamFailed, Backend: b.Index, Addr: b.Addr, Status: e.Status, Code: e.Code, Latency: lat, Err: e.Err})
 	}
@@ -147,7 +180,8 @@ func (x *exchange) failed(b balancer.Backend, e *Error, lat time.Duration) {
 // succeeded records that backend b answered and delivers its response.
 func (x *exchange) succeeded(b balancer.Backend, res *http.Response, lat time.Duration) {
 	rt, g := x.rt, x.rt.gw
-	rt.svc.health.success(b.Index)
+	rt.svc.health.answered(b.Index, res.StatusCode, lat)
+	x.ended(res.StatusCode, false)
 	if rt.tracker != nil {
 		// Done also when delivering aborts the handler.
 		defer rt.tracker.Done(b.Index, balancer.Result{Status: res.StatusCode, Latency: lat})
@@ -167,14 +201,14 @@ func (x *exchange) attempt(b balancer.Backend) (*http.Response, time.Duration, e
 		g.emit(x.r, rt, observe.Event{Kind: observe.BackendSelected, Backend: b.Index, Addr: b.Addr})
 	}
 	var start time.Time
-	if rt.tracker != nil || g.obs != nil {
+	if rt.tracker != nil || g.obs != nil || rt.svc.health.slowAfter > 0 {
 		start = time.Now()
 	}
 	if rt.tracker != nil {
 		rt.tracker.Start(b.Index)
 	}
 	x.o.info.begin(x.w)
-	res, err := g.eng.roundTrip(x.o, x.deadline)
+	res, err := g.eng.roundTrip(x.o, x.tryDeadline())
 	x.o.info.end()
 	var lat time.Duration
 	if !start.IsZero() {

@@ -416,7 +416,7 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 		buf = buf[:runtime.Stack(buf, true)]
 		t.Errorf("%d goroutines after the cancelled exchanges, %d before:\n%s", n, base, buf)
 	}
-	if d := h.down.Load(); d != 0 {
+	if d := h.ejected(); d != 0 {
 		t.Errorf("%d backends marked down by client cancellations, want 0", d)
 	}
 	if c := spread(); c["0"] != 5 || c["1"] != 5 {

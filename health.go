@@ -1,97 +1,85 @@
 package apigate
 
 import (
-	"sync/atomic"
 	"time"
 
 	"github.com/apigate-go/apigate/balancer"
+	"github.com/apigate-go/apigate/internal/resilience"
 )
 
-// Passive health defaults: a backend that fails this many exchanges in a
-// row (connection refused or reset, timeout, malformed response) is left
-// out for the cool-down.
-const (
-	DefaultFailureThreshold = 3
-	DefaultCoolDown         = 10 * time.Second
-)
-
-// WithPassiveHealth configures passive failure tracking: after failures
-// consecutive transport failures (client cancellations do not count) a
-// backend is taken out of every route's candidates for coolDown, then
-// tried again; one success resets its count. failures <= 0 turns tracking
-// off. The default is 3 failures and 10s. When every candidate is cooling
-// down they are all tried anyway: a gateway that answers 503 to everything
-// helps nobody. State is per gateway and per service backend.
-func WithPassiveHealth(failures int, coolDown time.Duration) Option {
-	return optionFunc(func(c *config) { c.failures, c.coolDown = failures, coolDown })
-}
-
-// health is the passive health state of one service's backends.
+// health is a service's live resilience state: which backends may take
+// traffic (outlier ejection and active health checks), its circuit
+// breaker, retry budget and per-backend in-flight caps. Each part is nil
+// when off.
 type health struct {
-	threshold int32
-	coolDown  int64 // nanoseconds
-	down      atomic.Int32
-	backends  []backendHealth
+	ej          *resilience.Ejector
+	ck          *resilience.Checker
+	gatewayOnly bool
+	slowAfter   time.Duration
+	breaker     *resilience.Breaker
+	budget      *resilience.Budget
+	limits      []*resilience.Limiter
 }
 
-type backendHealth struct {
-	fails     atomic.Int32
-	downUntil atomic.Int64 // unix nanoseconds; 0 when up
-}
-
-func newHealth(n, threshold int, coolDown time.Duration) *health {
-	if threshold <= 0 {
-		return nil
-	}
-	return &health{threshold: int32(threshold), coolDown: int64(coolDown), backends: make([]backendHealth, n)}
-}
-
-// success records a good exchange with backend i.
-func (h *health) success(i int) {
-	if h == nil {
-		return
-	}
-	b := &h.backends[i]
-	if b.fails.Load() != 0 {
-		b.fails.Store(0)
-	}
-	if b.downUntil.Load() != 0 && b.downUntil.Swap(0) != 0 {
-		h.down.Add(-1)
-	}
-}
-
-// failure records a failed exchange with backend i and starts its
-// cool-down when it reaches the threshold.
+// failure records a failed exchange with backend i (a transport error the
+// client did not cause).
 func (h *health) failure(i int) {
-	if h == nil {
-		return
-	}
-	b := &h.backends[i]
-	if b.downUntil.Load() != 0 {
-		// Still marked down: a probe after the cool-down failed again.
-		b.downUntil.Store(time.Now().UnixNano() + h.coolDown)
-		return
-	}
-	if b.fails.Add(1) < h.threshold {
-		return
-	}
-	b.fails.Store(0)
-	if b.downUntil.Swap(time.Now().UnixNano()+h.coolDown) == 0 {
-		h.down.Add(1)
+	if h != nil && h.ej != nil {
+		h.ej.Failure(i, time.Now().UnixNano())
 	}
 }
 
-// filter returns the candidates that are not cooling down: cands itself
-// when none is (without allocating), or all of them when all are.
+// answered records an answer from backend i with its status and latency
+// to headers: a failure for outlier detection if it is a 5xx (only 502,
+// 503 and 504 with GatewayErrorsOnly) or slower than SlowAfter.
+func (h *health) answered(i, status int, latency time.Duration) {
+	if h == nil || h.ej == nil {
+		return
+	}
+	if h.failedAnswer(status, latency) {
+		h.ej.Failure(i, time.Now().UnixNano())
+		return
+	}
+	h.ej.Success(i)
+}
+
+// failedAnswer reports whether an answer counts as a failure for outlier
+// detection.
+func (h *health) failedAnswer(status int, latency time.Duration) bool {
+	if h.slowAfter > 0 && latency > h.slowAfter {
+		return true
+	}
+	if status < 500 {
+		return false
+	}
+	return !h.gatewayOnly || isGatewayError(status)
+}
+
+// isGatewayError reports whether status says the service could not
+// answer (502, 503, 504), rather than that it answered with an error.
+func isGatewayError(status int) bool { return status >= 502 && status <= 504 }
+
+// out reports whether some backend may be out, so that filter has work.
+func (h *health) out() bool {
+	return h.ej != nil && h.ej.Ejected() != 0 || h.ck != nil && h.ck.Unhealthy() != 0
+}
+
+// available reports whether backend i may take traffic at now.
+func (h *health) available(i int, now int64) bool {
+	return (h.ck == nil || h.ck.Healthy(i)) && (h.ej == nil || h.ej.Available(i, now))
+}
+
+// filter returns the candidates that may take traffic: cands itself when
+// all may (without allocating), or all of them when none may: a gateway
+// that answers 503 to everything helps nobody.
 func (h *health) filter(cands []balancer.Backend) []balancer.Backend {
-	if h == nil || h.down.Load() == 0 {
+	if h == nil || !h.out() {
 		return cands
 	}
 	now := time.Now().UnixNano()
 	var up []balancer.Backend
 	for j, c := range cands {
-		until := h.backends[c.Index].downUntil.Load()
-		if until == 0 || until <= now {
+		if h.available(c.Index, now) {
 			if up != nil {
 				up = append(up, c)
 			}
@@ -102,10 +90,37 @@ func (h *health) filter(cands []balancer.Backend) []balancer.Backend {
 			copy(up, cands[:j])
 		}
 	}
-	if len(up) == 0 { // none down now, or all down: try them all
+	if up == nil { // none out
+		return cands
+	}
+	if len(up) == 0 { // all out: try them all
 		return cands
 	}
 	return up
+}
+
+// limit returns backend i's in-flight cap, nil for none.
+func (h *health) limit(i int) *resilience.Limiter {
+	if h == nil || h.limits == nil {
+		return nil
+	}
+	return h.limits[i]
+}
+
+// ejected returns how many backends outlier detection holds out.
+func (h *health) ejected() int {
+	if h == nil || h.ej == nil {
+		return 0
+	}
+	return h.ej.Ejected()
+}
+
+// fails returns backend i's failures in a row.
+func (h *health) fails(i int) int {
+	if h == nil || h.ej == nil {
+		return 0
+	}
+	return h.ej.Failures(i)
 }
 
 // without returns cands minus the backend with index i, for a retry.

@@ -127,7 +127,7 @@ func TestClientCancelIsNotAFailure(t *testing.T) {
 		t.Fatalf("saw %d client-closed exchanges, want 3", gone)
 	}
 	h := g.routes[0].svc.health
-	if d, f := h.down.Load(), h.backends[0].fails.Load(); d != 0 || f != 0 {
+	if d, f := h.ejected(), h.fails(0); d != 0 || f != 0 {
 		t.Errorf("after client cancellations: %d backends down, %d failures counted; want 0 and 0", d, f)
 	}
 }

@@ -89,7 +89,7 @@ func serveGateway(t testing.TB, opts ...Option) (*Gateway, *httptest.Server) {
 		t.Fatalf("New: %v", err)
 	}
 	s := serveFront(t, g)
-	t.Cleanup(g.CloseIdleConnections)
+	t.Cleanup(func() { g.Close() })
 	return g, s
 }
 

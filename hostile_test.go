@@ -347,7 +347,7 @@ func TestMalformedUploadIsTheClientsFault(t *testing.T) {
 		t.Errorf("events = %s, want request_started,backend_selected,upstream_failed", got)
 	}
 	h := g.routes[0].svc.health
-	if d, f := h.down.Load(), h.backends[0].fails.Load(); d != 0 || f != 0 {
+	if d, f := h.ejected(), h.fails(0); d != 0 || f != 0 {
 		t.Errorf("after a client's malformed body: %d backends down, %d failures counted; want 0 and 0", d, f)
 	}
 }

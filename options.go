@@ -66,9 +66,8 @@ type config struct {
 	renderer      ErrorRenderer
 	observer      observe.Observer
 	mw            []func(http.Handler) http.Handler
-	failures      int
-	coolDown      time.Duration
 	rl            rateLimitConfig
+	res           resilienceSpec
 	errs          []error
 }
 

@@ -106,6 +106,7 @@ type sharedSpec struct {
 	hasTO     bool
 	needs     []stateNeed
 	limit     *limitSpec // see RateLimit
+	res       resilienceSpec
 }
 
 // SharedOption is an option that works on services and routes alike:

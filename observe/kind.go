@@ -12,6 +12,15 @@ var kindNames = [...]string{
 	UpstreamFailed:    "upstream_failed",
 	NoRoute:           "no_route",
 	Responded:         "responded",
+	BackendEjected:    "backend_ejected",
+	BackendReadmitted: "backend_readmitted",
+	BackendUnhealthy:  "backend_unhealthy",
+	BackendHealthy:    "backend_healthy",
+	HealthChecked:     "health_checked",
+	RequestRetried:    "request_retried",
+	CircuitOpened:     "circuit_opened",
+	CircuitHalfOpen:   "circuit_half_open",
+	CircuitClosed:     "circuit_closed",
 }
 
 // String returns the kind's stable lower_snake name, such as
@@ -35,3 +44,8 @@ func (k Kind) Terminal() bool {
 	}
 	return false
 }
+
+// Resilience reports whether k is a resilience event (BackendEjected to
+// CircuitClosed): a decision or state change rather than a step of one
+// request.
+func (k Kind) Resilience() bool { return k >= BackendEjected && k <= CircuitClosed }

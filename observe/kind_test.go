@@ -13,10 +13,19 @@ func TestKindString(t *testing.T) {
 		{DispatchFailed, "dispatch_failed"},
 		{UpstreamSucceeded, "upstream_succeeded"},
 		{UpstreamFailed, "upstream_failed"},
+		{BackendEjected, "backend_ejected"},
+		{BackendReadmitted, "backend_readmitted"},
+		{BackendUnhealthy, "backend_unhealthy"},
+		{BackendHealthy, "backend_healthy"},
+		{HealthChecked, "health_checked"},
+		{RequestRetried, "request_retried"},
+		{CircuitOpened, "circuit_opened"},
+		{CircuitHalfOpen, "circuit_half_open"},
+		{CircuitClosed, "circuit_closed"},
 		{0, "kind(0)"},
 		{NoRoute, "no_route"},
 		{Responded, "responded"},
-		{Responded + 1, "kind(9)"},
+		{CircuitClosed + 1, "kind(18)"},
 		{255, "kind(255)"},
 	}
 	for _, tt := range tests {
@@ -41,8 +50,11 @@ func TestKindTerminal(t *testing.T) {
 		{UpstreamFailed, true},
 		{NoRoute, true},
 		{Responded, true},
+		{BackendEjected, false},
+		{RequestRetried, false},
+		{CircuitClosed, false},
 		{0, false},
-		{Responded + 1, false},
+		{CircuitClosed + 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind.String(), func(t *testing.T) {
@@ -50,5 +62,17 @@ func TestKindTerminal(t *testing.T) {
 				t.Errorf("%v.Terminal() = %v, want %v", tt.kind, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestKindResilience(t *testing.T) {
+	for k := Kind(0); k < 20; k++ {
+		want := k >= BackendEjected && k <= CircuitClosed
+		if got := k.Resilience(); got != want {
+			t.Errorf("%v.Resilience() = %v, want %v", k, got, want)
+		}
+		if k.Resilience() && k.Terminal() {
+			t.Errorf("%v is both a resilience event and terminal", k)
+		}
 	}
 }

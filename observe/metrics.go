@@ -78,8 +78,10 @@ type Series struct {
 //
 // Each request counts once, at its terminal event ([Kind.Terminal]);
 // UpstreamSucceeded and UpstreamFailed events also record their latency in
-// the series' histogram (buckets: [LatencyBuckets]). RequestStarted and
-// BackendSelected events are ignored.
+// the series' histogram (buckets: [LatencyBuckets]). Resilience events
+// ([Kind.Resilience]) are counted apart, per kind, service, backend and
+// code; [Metrics.Events] reads them. RequestStarted and BackendSelected
+// events are ignored.
 //
 // Observe takes no lock and allocates nothing once a series exists: a
 // series is found in a [sync.Map] by its comparable Labels and updated with
@@ -92,6 +94,27 @@ type Series struct {
 // use. It is safe for concurrent use.
 type Metrics struct {
 	series sync.Map // Labels → *counters
+	events sync.Map // EventLabels → *atomic.Uint64
+}
+
+// EventLabels identifies one count of resilience events in [Metrics]. It
+// is comparable.
+type EventLabels struct {
+	// Kind is a resilience event kind ([Kind.Resilience]).
+	Kind Kind
+	// Service is the service's name; Addr the backend's URL without user
+	// information, "" for service-wide events (the circuit breaker's).
+	Service, Addr string
+	// Code is the event's code: why a probe failed, or what a retried
+	// attempt failed with; "" otherwise.
+	Code string
+}
+
+// EventCount is one count of resilience events, as read by
+// [Metrics.Events].
+type EventCount struct {
+	EventLabels
+	Count uint64
 }
 
 // NewMetrics returns an empty [Metrics].
@@ -108,8 +131,12 @@ type counters struct {
 	buckets [len(latencyBounds) + 1]atomic.Uint64
 }
 
-// Observe records e if it is terminal.
+// Observe records e if it is terminal or a resilience event.
 func (m *Metrics) Observe(_ context.Context, e Event) {
+	if e.Kind.Resilience() {
+		m.countEvent(EventLabels{Kind: e.Kind, Service: e.Service, Addr: redactAddr(e.Addr), Code: e.Code})
+		return
+	}
 	if !e.Kind.Terminal() {
 		return
 	}
@@ -136,6 +163,31 @@ func (m *Metrics) counters(k Labels) *counters {
 	}
 	v, _ := m.series.LoadOrStore(k, new(counters))
 	return v.(*counters)
+}
+
+// countEvent adds one to the count of k.
+func (m *Metrics) countEvent(k EventLabels) {
+	v, ok := m.events.Load(k)
+	if !ok {
+		v, _ = m.events.LoadOrStore(k, new(atomic.Uint64))
+	}
+	v.(*atomic.Uint64).Add(1)
+}
+
+// Events returns the counts of resilience events (ejections,
+// readmissions, health changes and probes, retries, circuit changes),
+// sorted by kind, service, addr and code.
+func (m *Metrics) Events() []EventCount {
+	var out []EventCount
+	m.events.Range(func(k, v any) bool {
+		out = append(out, EventCount{EventLabels: k.(EventLabels), Count: v.(*atomic.Uint64).Load()})
+		return true
+	})
+	slices.SortFunc(out, func(a, b EventCount) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Service, b.Service),
+			cmp.Compare(a.Addr, b.Addr), cmp.Compare(a.Code, b.Code))
+	})
+	return out
 }
 
 // knownMethod returns m if it is a standard HTTP method, else "OTHER".

@@ -210,3 +210,35 @@ func TestMetricsBoundsMethods(t *testing.T) {
 		t.Errorf("series by method = %q, want %q", got, want)
 	}
 }
+
+func TestMetricsEvents(t *testing.T) {
+	m := NewMetrics()
+	ctx := context.Background()
+	ev := func(k Kind, addr, code string) Event {
+		return Event{Kind: k, Service: "items", Backend: 0, Addr: addr, Code: code}
+	}
+	m.Observe(ctx, ev(BackendEjected, "http://u:p@192.0.2.1", ""))
+	m.Observe(ctx, ev(BackendEjected, "http://192.0.2.1", ""))
+	m.Observe(ctx, ev(HealthChecked, "http://192.0.2.2", "health_check_failed"))
+	m.Observe(ctx, ev(HealthChecked, "http://192.0.2.2", ""))
+	m.Observe(ctx, ev(CircuitOpened, "", ""))
+	m.Observe(ctx, ev(BackendSelected, "http://192.0.2.1", "")) // not counted
+	got := m.Events()
+	want := []EventCount{
+		{EventLabels{BackendEjected, "items", "http://192.0.2.1", ""}, 2},
+		{EventLabels{HealthChecked, "items", "http://192.0.2.2", ""}, 1},
+		{EventLabels{HealthChecked, "items", "http://192.0.2.2", "health_check_failed"}, 1},
+		{EventLabels{CircuitOpened, "items", "", ""}, 1},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Events() = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("Events()[%d] = %v, want %v", i, got[i], want[i])
+		}
+	}
+	if s := m.Snapshot(); len(s) != 0 {
+		t.Errorf("resilience events made request series: %v", s)
+	}
+}

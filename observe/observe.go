@@ -30,10 +30,15 @@ type Kind uint8
 // The events a gateway emits. Every request yields RequestStarted, then
 // exactly one of: NoRoute, Responded, PipelineFailed, DispatchFailed, or
 // BackendSelected followed by UpstreamSucceeded or UpstreamFailed (a
-// retried request sees BackendSelected again). A request that matched no
-// route yields RequestStarted and NoRoute (404 or 405) with empty Service
-// and Route. OPTIONS requests the gateway answers itself (no OPTIONS route
-// declared) yield no events.
+// retried request yields RequestRetried and BackendSelected again before
+// that last event). A request that matched no route yields RequestStarted
+// and NoRoute (404 or 405) with empty Service and Route. OPTIONS requests
+// the gateway answers itself (no OPTIONS route declared) yield no events.
+//
+// The resilience events (BackendEjected to CircuitClosed) report
+// decisions and state changes of a service; they are not part of any
+// request's sequence. Those that no request caused (a health probe, a
+// readmission) carry a nil Request and empty Route and Method.
 const (
 	// RequestStarted fires when a request arrives, after routing.
 	RequestStarted Kind = iota + 1
@@ -58,6 +63,36 @@ const (
 	// a custom response (Code "custom_response"): a deliberate outcome,
 	// not a failure.
 	Responded
+	// BackendEjected fires when outlier detection takes a backend out of
+	// rotation after failures in a row; Duration is how long.
+	BackendEjected
+	// BackendReadmitted fires when an ejected backend's time is up and it
+	// takes traffic again (on probation: one failure ejects it again).
+	BackendReadmitted
+	// BackendUnhealthy fires when active health checks take a backend
+	// out of rotation.
+	BackendUnhealthy
+	// BackendHealthy fires when active health checks bring a backend
+	// back.
+	BackendHealthy
+	// HealthChecked fires after each active health probe: Status is the
+	// backend's answer (0 if none), Latency the probe's time, Code
+	// "health_check_failed" and Err the cause when it failed.
+	HealthChecked
+	// RequestRetried fires when a failed attempt is retried: Backend and
+	// Addr are the backend that failed, Status and Code what it did,
+	// Attempt the number of the retry (1 for the first) and Duration the
+	// wait before it.
+	RequestRetried
+	// CircuitOpened fires when a service's circuit breaker opens: its
+	// requests are refused with 503 "circuit_open" for Duration.
+	CircuitOpened
+	// CircuitHalfOpen fires when an open circuit lets trial requests
+	// through.
+	CircuitHalfOpen
+	// CircuitClosed fires when trial requests succeeded and the circuit
+	// closes.
+	CircuitClosed
 )
 
 // Event is one runtime event. It is passed by value; observers must not
@@ -83,6 +118,13 @@ type Event struct {
 	Latency time.Duration
 	// Err is the underlying error on failures.
 	Err error
+	// Duration is how long a decision lasts: the ejection on
+	// BackendEjected, the open state on CircuitOpened, the backoff on
+	// RequestRetried.
+	Duration time.Duration
+	// Attempt is the number of the retry on RequestRetried, 1 for the
+	// first.
+	Attempt int
 }
 
 // Observer receives events. Implementations must be safe for concurrent

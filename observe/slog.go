@@ -31,10 +31,16 @@ const (
 	// KeyCode holds the stable error code, a string; absent on success.
 	KeyCode = "code"
 	// KeyLatency holds the upstream latency, a time.Duration; present on
-	// upstream events only.
+	// upstream events and health_checked records only.
 	KeyLatency = "latency"
 	// KeyError holds the underlying error; absent when there is none.
 	KeyError = "error"
+	// KeyDuration holds how long a decision lasts (an ejection, an open
+	// circuit, a retry's backoff), a time.Duration; absent when zero.
+	KeyDuration = "duration"
+	// KeyAttempt holds the number of a retry, an int; present on
+	// request_retried records only.
+	KeyAttempt = "attempt"
 )
 
 // SlogOptions tunes the observer [NewSlog] builds. The zero value gives the
@@ -63,8 +69,16 @@ type SlogOptions struct {
 	// means slog.LevelWarn. The gateway never logs at Error on its own: a
 	// failing upstream is not a gateway bug.
 	ServerError slog.Leveler
-	// OmitProgress drops RequestStarted and BackendSelected records
-	// whatever the logger's level, leaving one record per request.
+	// Recovery is the level of resilience events that report a return to
+	// service: a backend readmitted or healthy again, a circuit half-open
+	// or closed. Nil means slog.LevelInfo. The events that take capacity
+	// away (backend_ejected, backend_unhealthy, circuit_opened) and
+	// request_retried (an attempt failed) use ServerError; health_checked
+	// uses Progress.
+	Recovery slog.Leveler
+	// OmitProgress drops RequestStarted, BackendSelected and HealthChecked
+	// records whatever the logger's level, leaving one record per request,
+	// one per retry and one per state change.
 	OmitProgress bool
 }
 
@@ -102,6 +116,7 @@ func NewSlog(logger *slog.Logger, opts SlogOptions) Observer {
 		clientError:  orLevel(opts.ClientError, slog.LevelInfo),
 		noRoute:      orLevel(opts.NoRoute, slog.LevelInfo),
 		serverError:  orLevel(opts.ServerError, slog.LevelWarn),
+		recovery:     orLevel(opts.Recovery, slog.LevelInfo),
 		omitProgress: opts.OmitProgress,
 	}
 	if logger == nil {
@@ -120,13 +135,13 @@ func orLevel(l slog.Leveler, def slog.Level) slog.Leveler {
 
 // slogObserver is the Observer built by NewSlog. Its fields are set once.
 type slogObserver struct {
-	logger                                               *slog.Logger
-	progress, success, clientError, noRoute, serverError slog.Leveler
-	omitProgress                                         bool
+	logger                                                         *slog.Logger
+	progress, success, clientError, noRoute, serverError, recovery slog.Leveler
+	omitProgress                                                   bool
 }
 
 // maxAttrs is the largest number of attributes one record carries.
-const maxAttrs = 11
+const maxAttrs = 13
 
 // Observe writes e as one record if its level is enabled.
 func (o *slogObserver) Observe(ctx context.Context, e Event) {
@@ -159,11 +174,17 @@ func (o *slogObserver) Observe(ctx context.Context, e Event) {
 	if e.Code != "" {
 		attrs = append(attrs, slog.String(KeyCode, e.Code))
 	}
-	if e.Kind == UpstreamSucceeded || e.Kind == UpstreamFailed {
+	if e.Kind == UpstreamSucceeded || e.Kind == UpstreamFailed || e.Kind == HealthChecked {
 		attrs = append(attrs, slog.Duration(KeyLatency, e.Latency))
 	}
 	if e.Err != nil {
 		attrs = append(attrs, slog.Any(KeyError, e.Err))
+	}
+	if e.Duration != 0 {
+		attrs = append(attrs, slog.Duration(KeyDuration, e.Duration))
+	}
+	if e.Kind == RequestRetried {
+		attrs = append(attrs, slog.Int(KeyAttempt, e.Attempt))
 	}
 	o.logger.LogAttrs(ctx, level, message(e), attrs...)
 }
@@ -188,7 +209,11 @@ func (o *slogObserver) level(e Event) (slog.Level, bool) {
 			return o.clientError.Level(), true
 		}
 		return o.serverError.Level(), true
-	default: // RequestStarted, BackendSelected, unknown kinds
+	case BackendEjected, BackendUnhealthy, CircuitOpened, RequestRetried:
+		return o.serverError.Level(), true
+	case BackendReadmitted, BackendHealthy, CircuitHalfOpen, CircuitClosed:
+		return o.recovery.Level(), true
+	default: // RequestStarted, BackendSelected, HealthChecked, unknown kinds
 		if o.omitProgress {
 			return 0, false
 		}
@@ -219,11 +244,35 @@ func message(e Event) string {
 		}
 		return "pipeline failed"
 	case DispatchFailed:
+		switch e.Code {
+		case "overloaded":
+			return "request shed"
+		case "circuit_open":
+			return "circuit open"
+		}
 		return "no backend available"
 	case UpstreamSucceeded:
 		return "upstream responded"
 	case UpstreamFailed:
 		return "upstream failed"
+	case BackendEjected:
+		return "backend ejected"
+	case BackendReadmitted:
+		return "backend readmitted"
+	case BackendUnhealthy:
+		return "backend unhealthy"
+	case BackendHealthy:
+		return "backend healthy"
+	case HealthChecked:
+		return "health checked"
+	case RequestRetried:
+		return "request retried"
+	case CircuitOpened:
+		return "circuit opened"
+	case CircuitHalfOpen:
+		return "circuit half-open"
+	case CircuitClosed:
+		return "circuit closed"
 	}
 	return "event"
 }

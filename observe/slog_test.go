@@ -186,7 +186,7 @@ func TestSlogLevelsAndAttributes(t *testing.T) {
 		},
 		{
 			name:      "unknown kind",
-			event:     sampleEvent(Responded + 1),
+			event:     sampleEvent(CircuitClosed + 1),
 			wantLevel: slog.LevelDebug,
 			wantMsg:   "event",
 		},
@@ -291,6 +291,18 @@ func TestSlogOptions(t *testing.T) {
 		{"responded below 500", SlogOptions{Success: slog.LevelInfo}, Responded, 402, []slog.Level{slog.LevelInfo}},
 		{"responded 5xx", SlogOptions{}, Responded, 503, []slog.Level{slog.LevelWarn}},
 		{"server error level", SlogOptions{ServerError: dynamic}, DispatchFailed, 503, []slog.Level{slog.LevelError}},
+		{"ejection warns", SlogOptions{}, BackendEjected, 0, []slog.Level{slog.LevelWarn}},
+		{"unhealthy warns", SlogOptions{}, BackendUnhealthy, 0, []slog.Level{slog.LevelWarn}},
+		{"circuit opened warns", SlogOptions{ServerError: dynamic}, CircuitOpened, 0, []slog.Level{slog.LevelError}},
+		{"readmission informs", SlogOptions{}, BackendReadmitted, 0, []slog.Level{slog.LevelInfo}},
+		{"healthy informs", SlogOptions{}, BackendHealthy, 0, []slog.Level{slog.LevelInfo}},
+		{"circuit closed informs", SlogOptions{}, CircuitClosed, 0, []slog.Level{slog.LevelInfo}},
+		{"recovery level", SlogOptions{Recovery: slog.LevelWarn}, CircuitHalfOpen, 0, []slog.Level{slog.LevelWarn}},
+		{"probe is progress", SlogOptions{}, HealthChecked, 200, []slog.Level{slog.LevelDebug}},
+		{"retry warns", SlogOptions{}, RequestRetried, 503, []slog.Level{slog.LevelWarn}},
+		{"omit progress drops probes", SlogOptions{OmitProgress: true}, HealthChecked, 200, nil},
+		{"omit progress keeps retries", SlogOptions{OmitProgress: true}, RequestRetried, 503, []slog.Level{slog.LevelWarn}},
+		{"omit progress keeps ejections", SlogOptions{OmitProgress: true}, BackendEjected, 0, []slog.Level{slog.LevelWarn}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -306,6 +318,38 @@ func TestSlogOptions(t *testing.T) {
 				t.Errorf("levels = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestSlogResilienceAttrs(t *testing.T) {
+	h := &recordingHandler{min: slog.LevelDebug}
+	o := Slog(slog.New(h))
+	e := withBackend(sampleEvent(RequestRetried))
+	e.Status, e.Code, e.Attempt, e.Duration = 503, "", 2, 30*time.Millisecond
+	o.Observe(context.Background(), e)
+	e = withBackend(sampleEvent(BackendEjected))
+	e.Request, e.Route, e.Method, e.Duration = nil, "", "", 30*time.Second
+	o.Observe(context.Background(), e)
+	if len(h.records) != 2 {
+		t.Fatalf("got %d records, want 2", len(h.records))
+	}
+	attrs := func(r slog.Record) map[string]slog.Value {
+		m := map[string]slog.Value{}
+		r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value; return true })
+		return m
+	}
+	retry, eject := attrs(h.records[0]), attrs(h.records[1])
+	if retry[KeyAttempt].Int64() != 2 || retry[KeyDuration].Duration() != 30*time.Millisecond || retry[KeyEvent].String() != "request_retried" {
+		t.Errorf("retry record attrs = %v, want attempt 2, duration 30ms", retry)
+	}
+	if _, ok := eject[KeyAttempt]; ok {
+		t.Errorf("ejection record has %s: %v", KeyAttempt, eject)
+	}
+	if _, ok := eject[KeyPath]; ok {
+		t.Errorf("ejection record without a request has a path: %v", eject)
+	}
+	if eject[KeyDuration].Duration() != 30*time.Second || h.records[1].Message != "backend ejected" {
+		t.Errorf("ejection record %q attrs = %v, want duration 30s", h.records[1].Message, eject)
 	}
 }
 
@@ -399,4 +443,20 @@ func BenchmarkSlog(b *testing.B) {
 				slog.Any(KeyError, e.Err))
 		}
 	})
+}
+
+func TestSlogDispatchMessages(t *testing.T) {
+	h := &recordingHandler{min: slog.LevelDebug}
+	o := Slog(slog.New(h))
+	for _, code := range []string{"overloaded", "circuit_open", "no_backend"} {
+		e := sampleEvent(DispatchFailed)
+		e.Status, e.Code = 503, code
+		o.Observe(context.Background(), e)
+	}
+	want := []string{"request shed", "circuit open", "no backend available"}
+	for i, r := range h.records {
+		if r.Message != want[i] || r.Level != slog.LevelWarn {
+			t.Errorf("record %d: %s %q, want WARN %q", i, r.Level, r.Message, want[i])
+		}
+	}
 }

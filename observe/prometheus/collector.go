@@ -50,11 +50,17 @@ type Options struct {
 //     buckets of [observe.LatencyBuckets]. Series of requests that never
 //     reached a backend (pipeline and dispatch failures) have no histogram.
 //
+// and a third, apigate_resilience_events_total, a counter of the
+// resilience events ([observe.Metrics.Events]: ejections, readmissions,
+// health changes and probes, retries, circuit changes) labelled event,
+// service, backend and error_code.
+//
 // A Collector is safe for concurrent use.
 type Collector struct {
 	metrics  *observe.Metrics
 	requests *prom.Desc
 	latency  *prom.Desc
+	events   *prom.Desc
 	bounds   []float64 // bucket upper bounds, in seconds
 }
 
@@ -79,6 +85,10 @@ func NewCollector(m *observe.Metrics, opts Options) *Collector {
 			prom.BuildFQName(ns, "upstream", "latency_seconds"),
 			"Time from sending a request to a backend to its response headers or failure.",
 			labelNames, constLabels),
+		events: prom.NewDesc(
+			prom.BuildFQName(ns, "resilience", "events_total"),
+			"Resilience decisions and state changes, by event, service, backend URL and stable code.",
+			[]string{"event", "service", "backend", "error_code"}, constLabels),
 	}
 	for _, b := range observe.LatencyBuckets() {
 		c.bounds = append(c.bounds, b.Seconds())
@@ -86,10 +96,11 @@ func NewCollector(m *observe.Metrics, opts Options) *Collector {
 	return c
 }
 
-// Describe sends the descriptors of the two metrics.
+// Describe sends the descriptors of the three metrics.
 func (c *Collector) Describe(ch chan<- *prom.Desc) {
 	ch <- c.requests
 	ch <- c.latency
+	ch <- c.events
 }
 
 // Collect sends the current value of every series.
@@ -112,6 +123,9 @@ func (c *Collector) Collect(ch chan<- prom.Metric) {
 			h = prom.NewInvalidMetric(c.latency, err)
 		}
 		ch <- h
+	}
+	for _, e := range c.metrics.Events() {
+		ch <- constMetric(c.events, prom.CounterValue, float64(e.Count), []string{e.Kind.String(), e.Service, e.Addr, e.Code})
 	}
 }
 

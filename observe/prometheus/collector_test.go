@@ -56,6 +56,10 @@ func feed(m *observe.Metrics) {
 		Backend: -1, Status: 503, Code: "no_backend",
 	})
 	m.Observe(ctx, observe.Event{Kind: observe.RequestStarted, Service: "items", Route: "/api/items/:id", Method: "GET"})
+	for range 2 {
+		m.Observe(ctx, observe.Event{Kind: observe.BackendEjected, Service: "items", Backend: 1, Addr: "http://10.0.0.2:8080"})
+	}
+	m.Observe(ctx, observe.Event{Kind: observe.CircuitOpened, Service: "items", Backend: -1})
 }
 
 func TestCollectorExposition(t *testing.T) {
@@ -84,6 +88,9 @@ func TestCollectorExposition(t *testing.T) {
 		"apigate_upstream_latency_seconds_bucket{" + slowLabels + `,le="5"} 0`,
 		"apigate_upstream_latency_seconds_bucket{" + slowLabels + `,le="10"} 1`,
 		"apigate_upstream_latency_seconds_count{" + slowLabels + "} 1",
+		"# TYPE apigate_resilience_events_total counter",
+		`apigate_resilience_events_total{backend="http://10.0.0.2:8080",error_code="",event="backend_ejected",service="items"} 2`,
+		`apigate_resilience_events_total{backend="",error_code="",event="circuit_opened",service="items"} 1`,
 	}
 	lines := map[string]bool{}
 	for l := range strings.SplitSeq(got, "\n") {
@@ -150,8 +157,9 @@ func TestCollectorDescribe(t *testing.T) {
 	for d := range ch {
 		got = append(got, d.String())
 	}
-	if len(got) != 2 || !strings.Contains(got[0], `"apigate_requests_total"`) || !strings.Contains(got[1], `"apigate_upstream_latency_seconds"`) {
-		t.Errorf("Describe sent %q, want the requests and latency descriptors", got)
+	if len(got) != 3 || !strings.Contains(got[0], `"apigate_requests_total"`) || !strings.Contains(got[1], `"apigate_upstream_latency_seconds"`) ||
+		!strings.Contains(got[2], `"apigate_resilience_events_total"`) {
+		t.Errorf("Describe sent %q, want the requests, latency and resilience events descriptors", got)
 	}
 }
 
