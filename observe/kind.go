@@ -10,6 +10,9 @@ var kindNames = [...]string{
 	DispatchFailed:    "dispatch_failed",
 	UpstreamSucceeded: "upstream_succeeded",
 	UpstreamFailed:    "upstream_failed",
+	RequestEnded:      "request_ended",
+	PanicRecovered:    "panic_recovered",
+	AttemptFailed:     "attempt_failed",
 }
 
 // String returns the kind's stable lower_snake name, such as

@@ -13,8 +13,11 @@ func TestKindString(t *testing.T) {
 		{DispatchFailed, "dispatch_failed"},
 		{UpstreamSucceeded, "upstream_succeeded"},
 		{UpstreamFailed, "upstream_failed"},
+		{RequestEnded, "request_ended"},
+		{PanicRecovered, "panic_recovered"},
+		{AttemptFailed, "attempt_failed"},
 		{0, "kind(0)"},
-		{UpstreamFailed + 1, "kind(7)"},
+		{AttemptFailed + 1, "kind(10)"},
 		{255, "kind(255)"},
 	}
 	for _, tt := range tests {
@@ -37,8 +40,11 @@ func TestKindTerminal(t *testing.T) {
 		{DispatchFailed, true},
 		{UpstreamSucceeded, true},
 		{UpstreamFailed, true},
+		{RequestEnded, false},
+		{PanicRecovered, false},
+		{AttemptFailed, false},
 		{0, false},
-		{UpstreamFailed + 1, false},
+		{AttemptFailed + 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind.String(), func(t *testing.T) {

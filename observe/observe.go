@@ -20,6 +20,7 @@ package observe
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -29,10 +30,13 @@ type Kind uint8
 
 // The events a gateway emits. Every request yields RequestStarted, then
 // exactly one of: PipelineFailed, DispatchFailed, or BackendSelected
-// followed by UpstreamSucceeded or UpstreamFailed. A request that matched
-// no route yields RequestStarted and PipelineFailed (404 or 405) with
-// empty Service and Route. OPTIONS requests the gateway answers itself
-// (no OPTIONS route declared) yield no events.
+// followed by UpstreamSucceeded or UpstreamFailed, and last RequestEnded.
+// A request retried on another backend yields BackendSelected and
+// AttemptFailed for each failed attempt before the next attempt's
+// BackendSelected; only the last attempt's outcome is terminal. A request
+// that matched no route yields RequestStarted and PipelineFailed (404 or
+// 405) with empty Service and Route. OPTIONS requests the gateway answers
+// itself (no OPTIONS route declared) yield no events.
 const (
 	// RequestStarted fires when a request arrives, after routing.
 	RequestStarted Kind = iota + 1
@@ -49,6 +53,23 @@ const (
 	// UpstreamFailed fires when the upstream exchange failed (refused,
 	// timeout, reset, client gone).
 	UpstreamFailed
+	// RequestEnded fires last, when the gateway is done with the request:
+	// the response has been written in full, or cut, or the client went
+	// away. Status is the status the client was sent (0 when none was);
+	// Err is set when the response was cut (the upstream broke mid-body).
+	// It is not terminal: the terminal event came before it.
+	RequestEnded
+	// PanicRecovered fires when the gateway recovered from a panic while
+	// serving the request (see apigate.WithoutRecover). Err is a
+	// *[PanicError] with the panic value and the stack. When nothing had
+	// been sent yet, a PipelineFailed event (500, code "internal") follows;
+	// otherwise the response is cut.
+	PanicRecovered
+	// AttemptFailed fires when an upstream attempt failed and the request
+	// is tried again on another backend. It carries what UpstreamFailed
+	// would (Backend, Addr, Status, Code, Latency, Err) but is not
+	// terminal: the next attempt's BackendSelected follows.
+	AttemptFailed
 )
 
 // Event is one runtime event. It is passed by value; observers must not
@@ -74,12 +95,53 @@ type Event struct {
 	Latency time.Duration
 	// Err is the underlying error on failures.
 	Err error
+	// RequestID is the request's ID (see apigate.WithRequestIDHeader), ""
+	// when request IDs are off.
+	RequestID string
+}
+
+// PanicError is the Err of a [PanicRecovered] event: a panic recovered
+// while serving a request.
+type PanicError struct {
+	// Value is the value passed to panic.
+	Value any
+	// Stack is the panicking goroutine's stack trace, as
+	// [runtime/debug.Stack] formats it.
+	Stack []byte
+}
+
+// Error returns "panic: " and the panic value.
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+// Unwrap returns the panic value if it is an error, else nil.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
 }
 
 // Observer receives events. Implementations must be safe for concurrent
 // use and must not block.
 type Observer interface {
 	Observe(ctx context.Context, e Event)
+}
+
+// Tracer is an [Observer] that follows each request as a unit, for
+// distributed tracing: it gives the request a context of its own and adds
+// headers to every upstream attempt. The gateway checks for it once, in
+// New; an observer that is not a Tracer costs nothing more. [Multi]
+// passes both calls on to the Tracers it holds.
+type Tracer interface {
+	Observer
+	// StartRequest is called once per request, with the RequestStarted
+	// event, before that event is observed. The context it returns must
+	// derive from ctx; it becomes the request's context for everything
+	// that follows: hooks and maps, the upstream request, and later events.
+	StartRequest(ctx context.Context, e Event) context.Context
+	// InjectHeader is called once per upstream attempt, after that
+	// attempt's BackendSelected event and before the request is sent, with
+	// the outbound request's headers, which it may change (a traceparent
+	// header, say). ctx is the request's context. It must not keep h.
+	InjectHeader(ctx context.Context, h http.Header)
 }
 
 // Func adapts a function to the [Observer] interface.

@@ -35,15 +35,21 @@ const (
 	KeyLatency = "latency"
 	// KeyError holds the underlying error; absent when there is none.
 	KeyError = "error"
+	// KeyRequestID holds the request's ID, a string; absent when request
+	// IDs are off.
+	KeyRequestID = "request_id"
+	// KeyStack holds the stack trace of a recovered panic, a string;
+	// present on PanicRecovered records only.
+	KeyStack = "stack"
 )
 
 // SlogOptions tunes the observer [NewSlog] builds. The zero value gives the
 // defaults documented on each field. Levels are read on every event, so a
 // [slog.LevelVar] changes them at run time.
 type SlogOptions struct {
-	// Progress is the level of RequestStarted and BackendSelected records,
-	// and of events of kinds this version does not know. Nil means
-	// slog.LevelDebug.
+	// Progress is the level of RequestStarted, BackendSelected and
+	// RequestEnded records, and of events of kinds this version does not
+	// know. Nil means slog.LevelDebug.
 	Progress slog.Leveler
 	// Success is the level of UpstreamSucceeded records whose status is
 	// below 500. Nil means slog.LevelDebug; set slog.LevelInfo for an
@@ -56,11 +62,17 @@ type SlogOptions struct {
 	// ServerError is the level of failures and upstream responses whose
 	// status is 500 or above (no backend, refused, timed out, upstream
 	// 5xx), and of dispatch and upstream failures without a status. Nil
-	// means slog.LevelWarn. The gateway never logs at Error on its own: a
-	// failing upstream is not a gateway bug.
+	// means slog.LevelWarn. The gateway logs nothing but panics at Error: a
+	// failing upstream is not a gateway bug. AttemptFailed records (an
+	// attempt that is retried elsewhere) take this level too.
 	ServerError slog.Leveler
-	// OmitProgress drops RequestStarted and BackendSelected records
-	// whatever the logger's level, leaving one record per request.
+	// Panic is the level of PanicRecovered records: a hook, map, policy,
+	// observer or middleware panicked, which is a bug. Nil means
+	// slog.LevelError.
+	Panic slog.Leveler
+	// OmitProgress drops RequestStarted, BackendSelected and RequestEnded
+	// records whatever the logger's level, leaving one record per request
+	// (two when an attempt was retried, three with a panic).
 	OmitProgress bool
 }
 
@@ -96,6 +108,7 @@ func NewSlog(logger *slog.Logger, opts SlogOptions) Observer {
 		success:      orLevel(opts.Success, slog.LevelDebug),
 		clientError:  orLevel(opts.ClientError, slog.LevelInfo),
 		serverError:  orLevel(opts.ServerError, slog.LevelWarn),
+		panic:        orLevel(opts.Panic, slog.LevelError),
 		omitProgress: opts.OmitProgress,
 	}
 	if logger == nil {
@@ -115,12 +128,12 @@ func orLevel(l slog.Leveler, def slog.Level) slog.Leveler {
 // slogObserver is the Observer built by NewSlog. Its fields are set once.
 type slogObserver struct {
 	logger                                      *slog.Logger
-	progress, success, clientError, serverError slog.Leveler
-	omitProgress                                bool
+	progress, success, clientError, serverError, panic slog.Leveler
+	omitProgress                                       bool
 }
 
 // maxAttrs is the largest number of attributes one record carries.
-const maxAttrs = 11
+const maxAttrs = 13
 
 // Observe writes e as one record if its level is enabled.
 func (o *slogObserver) Observe(ctx context.Context, e Event) {
@@ -153,11 +166,17 @@ func (o *slogObserver) Observe(ctx context.Context, e Event) {
 	if e.Code != "" {
 		attrs = append(attrs, slog.String(KeyCode, e.Code))
 	}
-	if e.Kind == UpstreamSucceeded || e.Kind == UpstreamFailed {
+	if e.Kind == UpstreamSucceeded || e.Kind == UpstreamFailed || e.Kind == AttemptFailed {
 		attrs = append(attrs, slog.Duration(KeyLatency, e.Latency))
+	}
+	if e.RequestID != "" {
+		attrs = append(attrs, slog.String(KeyRequestID, e.RequestID))
 	}
 	if e.Err != nil {
 		attrs = append(attrs, slog.Any(KeyError, e.Err))
+		if pe, ok := e.Err.(*PanicError); ok {
+			attrs = append(attrs, slog.String(KeyStack, string(pe.Stack)))
+		}
 	}
 	o.logger.LogAttrs(ctx, level, message(e.Kind), attrs...)
 }
@@ -175,12 +194,14 @@ func (o *slogObserver) level(e Event) (slog.Level, bool) {
 			return o.serverError.Level(), true
 		}
 		return o.clientError.Level(), true
-	case DispatchFailed, UpstreamFailed:
+	case DispatchFailed, UpstreamFailed, AttemptFailed:
 		if e.Status != 0 && e.Status < 500 {
 			return o.clientError.Level(), true
 		}
 		return o.serverError.Level(), true
-	default: // RequestStarted, BackendSelected, unknown kinds
+	case PanicRecovered:
+		return o.panic.Level(), true
+	default: // RequestStarted, BackendSelected, RequestEnded, unknown kinds
 		if o.omitProgress {
 			return 0, false
 		}
@@ -203,6 +224,12 @@ func message(k Kind) string {
 		return "upstream responded"
 	case UpstreamFailed:
 		return "upstream failed"
+	case AttemptFailed:
+		return "upstream attempt failed, retrying"
+	case RequestEnded:
+		return "request ended"
+	case PanicRecovered:
+		return "panic recovered"
 	}
 	return "event"
 }
