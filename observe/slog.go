@@ -127,7 +127,7 @@ func orLevel(l slog.Leveler, def slog.Level) slog.Leveler {
 
 // slogObserver is the Observer built by NewSlog. Its fields are set once.
 type slogObserver struct {
-	logger                                      *slog.Logger
+	logger                                             *slog.Logger
 	progress, success, clientError, serverError, panic slog.Leveler
 	omitProgress                                       bool
 }
