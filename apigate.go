@@ -23,6 +23,9 @@ type Gateway struct {
 	h1           *h1.Transport // transport, when it is apigate's own HTTP/1.1 client
 	renderer     ErrorRenderer
 	obs          observe.Observer
+	tracer       observe.Tracer // obs, when it is a Tracer
+	ids          *requestIDs    // nil when request IDs are off
+	recover      bool
 	trusted      []netip.Prefix
 	preserveHost bool
 	upgrades     []string

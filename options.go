@@ -60,6 +60,9 @@ type config struct {
 	mw            []func(http.Handler) http.Handler
 	failures      int
 	coolDown      time.Duration
+	requestID     string // request ID header; "" with requestIDSet is off
+	requestIDSet  bool
+	noRecover     bool
 	errs          []error
 }
 
