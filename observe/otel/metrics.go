@@ -62,4 +62,3 @@ func (o *Observer) record(ctx context.Context, e observe.Event) {
 		o.upstream.Record(ctx, max(e.Latency, 0).Seconds(), attrs)
 	}
 }
-
