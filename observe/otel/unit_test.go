@@ -101,7 +101,7 @@ func TestSyntheticRetry(t *testing.T) {
 		"server.address": "gw.example", "network.peer.address": "192.0.2.7", "user_agent.original": "test-agent",
 		"apigate.service": "items", "apigate.request_id": "req-1", "url.scheme": "http",
 	} {
-		if got := sa[k].Emit(); got != want {
+		if got := sa[k].String(); got != want {
 			t.Errorf("server span %s = %q, want %q", k, got, want)
 		}
 	}
@@ -113,8 +113,8 @@ func TestSyntheticRetry(t *testing.T) {
 	}
 	for _, s := range []sdktrace.ReadOnlySpan{srv, a1, a2} {
 		for _, kv := range s.Attributes() {
-			if strings.Contains(kv.Value.Emit(), "secret") || strings.Contains(kv.Value.Emit(), "pw") {
-				t.Errorf("span %q attribute %s = %q leaks the query or credentials", s.Name(), kv.Key, kv.Value.Emit())
+			if strings.Contains(kv.Value.String(), "secret") || strings.Contains(kv.Value.String(), "pw") {
+				t.Errorf("span %q attribute %s = %q leaks the query or credentials", s.Name(), kv.Key, kv.Value.String())
 			}
 		}
 		if len(s.Events()) != 0 {
@@ -254,7 +254,7 @@ func TestRecordErrorMessages(t *testing.T) {
 	}
 	got := map[attribute.Key]string{}
 	for _, kv := range evs[0].Attributes {
-		got[kv.Key] = kv.Value.Emit()
+		got[kv.Key] = kv.Value.String()
 	}
 	if got["exception.message"] != "boom" || got["exception.stacktrace"] != "goroutine 7" {
 		t.Errorf("exception attributes = %v, want the panic value and stack", got)
