@@ -140,7 +140,8 @@ type Tracer interface {
 	// InjectHeader is called once per upstream attempt, after that
 	// attempt's BackendSelected event and before the request is sent, with
 	// the outbound request's headers, which it may change (a traceparent
-	// header, say). ctx is the request's context. It must not keep h.
+	// header, say). A retry sends the same headers again: set values, do
+	// not add them. ctx is the request's context. It must not keep h.
 	InjectHeader(ctx context.Context, h http.Header)
 }
 
