@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
-	"github.com/apigate-go/apigate/internal/h1"
 	"github.com/apigate-go/apigate/internal/rewrite"
 	"github.com/apigate-go/apigate/observe"
 	"github.com/julienschmidt/httprouter"
@@ -18,9 +18,9 @@ import (
 type Gateway struct {
 	router       *httprouter.Router
 	handler      http.Handler
-	transport    http.RoundTripper
+	eng          engine
+	poolHeaders  bool // eng reuses outbound state, so a Ctx may keep header storage
 	ownTransport idleCloser
-	h1           *h1.Transport // transport, when it is apigate's own HTTP/1.1 client
 	renderer     ErrorRenderer
 	obs          observe.Observer
 	tracer       observe.Tracer // obs, when it is a Tracer
@@ -28,13 +28,15 @@ type Gateway struct {
 	recover      bool
 	trusted      []netip.Prefix
 	preserveHost bool
+	noForwarded  bool
+	streamLimit  int64
+	upgradeIdle  time.Duration
 	upgrades     []string
 	states       []any
 	methods      []string
 	routes       []*route
 	bufPool      sync.Pool
 	ctxPool      sync.Pool
-	fwdPool      sync.Pool // *fwdState, with EngineHTTP1
 }
 
 // New builds a gateway from options. It reports every configuration
@@ -42,7 +44,7 @@ type Gateway struct {
 // service or route at fault.
 func New(opts ...Option) (*Gateway, error) {
 	c := &config{timeout: DefaultRequestTimeout, bodyLimit: DefaultBodyLimit, upgrades: []string{"websocket"},
-		failures: DefaultFailureThreshold, coolDown: DefaultCoolDown}
+		failures: DefaultFailureThreshold, coolDown: DefaultCoolDown, upgradeIdle: DefaultUpgradeIdleTimeout}
 	for _, o := range opts {
 		if o != nil {
 			o.applyGateway(c)
@@ -102,29 +104,32 @@ func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 	if g.obs != nil {
 		g.emit(r, nil, observe.Event{Kind: observe.RequestStarted, Backend: -1})
 	}
-	switch {
-	case allow != "":
+	e := &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no route for " + clipString(r.URL.Path)}
+	if allow != "" {
 		w.Header().Set("Allow", allow)
-		g.fail(w, r, nil, &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "method not allowed"})
-	default:
-		g.fail(w, r, nil, &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no route for " + clipString(r.URL.Path)})
+		e = &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "method not allowed"}
 	}
+	if g.obs != nil {
+		g.emit(r, nil, observe.Event{Kind: observe.NoRoute, Backend: -1, Status: e.Status, Code: e.Code})
+	}
+	g.renderer(w, r, e)
 }
 
 // allowed lists the methods that have a route for path, for the Allow
-// header.
+// header. A path with a GET route lists HEAD too: dispatch answers HEAD
+// through the GET route when the path has no HEAD route of its own.
 func (g *Gateway) allowed(path string) string {
 	var allow []string
 	for _, m := range g.methods {
 		if h, _, _ := g.router.Lookup(m, path); h != nil {
 			allow = append(allow, m)
-			if m == http.MethodGet && !slices.Contains(g.methods, http.MethodHead) {
-				allow = append(allow, http.MethodHead)
-			}
 		}
 	}
 	if len(allow) == 0 {
 		return ""
+	}
+	if i := slices.Index(allow, http.MethodGet); i >= 0 && !slices.Contains(allow, http.MethodHead) {
+		allow = slices.Insert(allow, i+1, http.MethodHead)
 	}
 	if !slices.Contains(allow, http.MethodOptions) {
 		allow = append(allow, http.MethodOptions)

@@ -162,17 +162,23 @@ func TestForwardedHeaders(t *testing.T) {
 		wantXFF, wantXFH    string
 		wantXFP, wantFwdHdr string
 	}{
-		{"untrusted client spoof replaced", nil, "6.6.6.6", "evil.example", "https", "for=6.6.6.6", "127.0.0.1", "gw.example", "http", ""},
-		{"no incoming headers", nil, "", "", "", "", "127.0.0.1", "gw.example", "http", ""},
-		{"trusted proxy appended", []Option{WithTrustedProxies("127.0.0.0/8")}, "203.0.113.9", "public.example", "https", "for=203.0.113.9", "203.0.113.9, 127.0.0.1", "public.example", "https", "for=203.0.113.9"},
-		{"trusted single address", []Option{WithTrustedProxies("127.0.0.1")}, "203.0.113.9", "", "", "", "203.0.113.9, 127.0.0.1", "gw.example", "http", ""},
-		{"other trusted range", []Option{WithTrustedProxies("10.0.0.0/8")}, "6.6.6.6", "", "", "", "127.0.0.1", "gw.example", "http", ""},
+		{"untrusted client spoof replaced", nil, "6.6.6.6", "evil.example", "https", "for=6.6.6.6", "127.0.0.1", "gw.example", "http", "for=127.0.0.1;host=gw.example;proto=http"},
+		{"no incoming headers", nil, "", "", "", "", "127.0.0.1", "gw.example", "http", "for=127.0.0.1;host=gw.example;proto=http"},
+		{"trusted proxy appended", []Option{WithTrustedProxies("127.0.0.0/8")}, "203.0.113.9", "public.example", "https", "for=203.0.113.9", "203.0.113.9, 127.0.0.1", "public.example", "https", "for=203.0.113.9, for=127.0.0.1;host=gw.example;proto=http"},
+		{"trusted single address", []Option{WithTrustedProxies("127.0.0.1")}, "203.0.113.9", "", "", "", "203.0.113.9, 127.0.0.1", "gw.example", "http", "for=127.0.0.1;host=gw.example;proto=http"},
+		{"other trusted range", []Option{WithTrustedProxies("10.0.0.0/8")}, "6.6.6.6", "", "", "for=6.6.6.6", "127.0.0.1", "gw.example", "http", "for=127.0.0.1;host=gw.example;proto=http"},
+		{"host with a port quoted", nil, "", "", "", "", "127.0.0.1", "gw.example:8443", "http", `for=127.0.0.1;host="gw.example:8443";proto=http`},
+		{"opted out, untrusted: removed", []Option{WithoutForwardedHeader()}, "", "", "", "for=6.6.6.6", "127.0.0.1", "gw.example", "http", ""},
+		{"opted out, trusted: kept", []Option{WithoutForwardedHeader(), WithTrustedProxies("127.0.0.1")}, "", "", "", "for=203.0.113.9", "127.0.0.1", "gw.example", "http", "for=203.0.113.9"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, gw := serveGateway(t, append([]Option{Mount(svc, up.URL)}, tt.opts...)...)
 			req := newReq(t, "GET", gw.URL+"/x", "")
 			req.Host = "gw.example"
+			if tt.wantXFH != "" && tt.xfh == "" {
+				req.Host = tt.wantXFH
+			}
 			for k, v := range map[string]string{"X-Forwarded-For": tt.xff, "X-Forwarded-Host": tt.xfh, "X-Forwarded-Proto": tt.xfp, "Forwarded": tt.fwd} {
 				if v != "" {
 					req.Header.Set(k, v)
@@ -567,5 +573,38 @@ func TestUpstreamConfigure(t *testing.T) {
 	}
 	if res.StatusCode != http.StatusBadGateway {
 		t.Errorf("status = %d, want 502 from the header cap Configure set", res.StatusCode)
+	}
+}
+
+// TestAllowListsHeadForGet checks that a GET-only path lists HEAD in Allow
+// (it answers HEAD through its GET route) even when the gateway has HEAD
+// routes elsewhere, and never lists it twice.
+func TestAllowListsHeadForGet(t *testing.T) {
+	up := newEcho(t)
+	svc := Service("/api", GET("/a"), HEAD("/b"), GET("/c"), HEAD("/c"), POST("/d"))
+	_, gw := serveGateway(t, Mount(svc, up.URL))
+	tests := []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"POST", "/api/a", 405, "GET, HEAD, OPTIONS"},
+		{"OPTIONS", "/api/a", 204, "GET, HEAD, OPTIONS"},
+		{"HEAD", "/api/a", 200, ""},
+		{"POST", "/api/b", 405, "HEAD, OPTIONS"},
+		{"POST", "/api/c", 405, "GET, HEAD, OPTIONS"},
+		{"GET", "/api/d", 405, "POST, OPTIONS"},
+	}
+	for _, tt := range tests {
+		res, _ := do(t, newReq(t, tt.method, gw.URL+tt.path, ""))
+		if res.StatusCode != tt.status {
+			t.Errorf("%s %s: status = %d, want %d", tt.method, tt.path, res.StatusCode, tt.status)
+		}
+		if got := res.Header.Get("Allow"); got != tt.allow {
+			t.Errorf("%s %s: Allow = %q, want %q", tt.method, tt.path, got, tt.allow)
+		}
+	}
+	if got := up.last(t); got.Method != "HEAD" || got.Path != "/a" {
+		t.Errorf("upstream got %s %s, want HEAD /a", got.Method, got.Path)
 	}
 }

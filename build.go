@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/apigate-go/apigate/balancer"
-	"github.com/apigate-go/apigate/internal/h1"
 	"github.com/apigate-go/apigate/internal/rewrite"
 	"github.com/apigate-go/apigate/policy"
 	"github.com/julienschmidt/httprouter"
@@ -59,6 +58,9 @@ func build(c *config) (*Gateway, error) {
 		obs:          c.observer,
 		trusted:      c.trusted,
 		preserveHost: c.preserveHost,
+		noForwarded:  c.noForwarded,
+		streamLimit:  c.streamLimit,
+		upgradeIdle:  c.upgradeIdle,
 		upgrades:     c.upgrades,
 		states:       c.states,
 	}
@@ -68,17 +70,16 @@ func build(c *config) (*Gateway, error) {
 	g.configureTracing(c)
 	g.bufPool.New = func() any { b := make([]byte, 32<<10); return &b }
 	g.ctxPool.New = func() any { return new(Ctx) }
-	g.fwdPool.New = func() any { return new(fwdState) }
-	if c.transport != nil {
-		g.transport = c.transport
-	} else {
+	transport := c.transport
+	if transport == nil {
 		g.ownTransport = newClient(c.upstream)
-		g.transport = g.ownTransport
-		g.h1, _ = g.ownTransport.(*h1.Transport)
+		transport = g.ownTransport
 		if c.upstream.Engine == EngineHTTP1 && c.upstream.Configure != nil {
 			errs = append(errs, errors.New("apigate: UpstreamOptions.Configure needs EngineNetHTTP"))
 		}
 	}
+	g.eng = newEngine(transport, !c.no1xx)
+	g.poolHeaders = pooled(g.eng)
 	if c.defaultPolicy != "" {
 		if _, ok := c.policies[c.defaultPolicy]; !ok {
 			errs = append(errs, fmt.Errorf("apigate: WithDefaultPolicy: unknown policy %q", c.defaultPolicy))
@@ -87,7 +88,11 @@ func build(c *config) (*Gateway, error) {
 	if len(c.mounts) == 0 {
 		errs = append(errs, errors.New("apigate: no services mounted"))
 	}
+	if c.bodyLimit < 0 {
+		errs = append(errs, fmt.Errorf("apigate: WithBodyLimit(%d): negative body limit", c.bodyLimit))
+	}
 	names := map[string]bool{}
+	var roots []rootRoute
 	for _, m := range c.mounts {
 		s := m.svc
 		errs = append(errs, s.errs...)
@@ -126,13 +131,25 @@ func build(c *config) (*Gateway, error) {
 			errs = append(errs, fmt.Errorf("apigate: service %q (%s): no routes", s.name, s.prefix))
 		}
 		for _, rs := range s.routes {
-			rt, err := g.compileRoute(c, s, svc, rs)
+			rt, err := g.compileRoute(c, s, svc, rs, &roots)
 			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
 			g.routes = append(g.routes, rt)
 		}
+	}
+	// A service's "/" route answers its bare prefix too, unless another
+	// route claims that path: explicit routes are registered first.
+	for _, rr := range roots {
+		if h, _, _ := g.router.Lookup(rr.method, rr.path); h == nil {
+			register(g.router, rr.method, rr.path, rr.handle) // a conflict leaves the path to the other route
+		}
+	}
+	if h, err := wrap(http.HandlerFunc(g.dispatch), c.mw); err != nil {
+		errs = append(errs, fmt.Errorf("apigate: Use: gateway %w", err))
+	} else {
+		g.handler = h
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -142,11 +159,6 @@ func build(c *config) (*Gateway, error) {
 			g.methods = append(g.methods, rt.method)
 		}
 	}
-	var h http.Handler = http.HandlerFunc(g.dispatch)
-	for i := len(c.mw) - 1; i >= 0; i-- {
-		h = c.mw[i](h)
-	}
-	g.handler = h
 	return g, nil
 }
 
@@ -172,7 +184,14 @@ func parseBackend(raw string) (upstream, error) {
 	return upstream{scheme: u.Scheme, host: u.Host, base: base, basePath: strings.TrimRight(u.Path, "/")}, nil
 }
 
-func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *routeSpec) (rt *route, err error) {
+// rootRoute is a service's "/" route, to register on the bare prefix as
+// well once every declared route is registered.
+type rootRoute struct {
+	method, path string
+	handle       httprouter.Handle
+}
+
+func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *routeSpec, roots *[]rootRoute) (rt *route, err error) {
 	pattern := s.prefix + rs.path
 	name := rs.method + " " + pattern
 	fail := func(format string, args ...any) (*route, error) {
@@ -198,6 +217,11 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 	}
 	if rs.shared.hasTO {
 		rt.timeout = rs.shared.timeout
+	}
+	for _, n := range []int64{s.shared.bodyLimit, rs.shared.bodyLimit} {
+		if n < 0 {
+			return fail("BodyLimit(%d): negative body limit", n)
+		}
 	}
 	rt.bodyLimit = c.bodyLimit
 	if s.shared.bodyLimit > 0 {
@@ -226,9 +250,27 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 	}
 	rt.strategy = pol.Strategy
 	rt.bal = pol.NewBalancer(append([]balancer.Backend(nil), svc.all...))
+	if rt.bal == nil {
+		return fail("policy %q: its balancer factory returned nil", polName)
+	}
 	rt.tracker, _ = rt.bal.(balancer.Tracker)
 
+	var missing []error
+	for _, n := range append(append([]stateNeed(nil), s.shared.needs...), rs.shared.needs...) {
+		if !n.has(c.states) {
+			missing = append(missing, fmt.Errorf("apigate: %s: RequireState: no %s registered (WithState)", name, n.typ))
+		}
+	}
+	if len(missing) > 0 {
+		return nil, errors.Join(missing...)
+	}
+
 	hooks := append(append([]Hook(nil), s.shared.hooks...), rs.shared.hooks...)
+	for i, h := range hooks {
+		if h == nil {
+			return fail("Before: hook %d is nil", i+1)
+		}
+	}
 	pipe, err := newPipeline(rt, hooks, &rs.in)
 	if err != nil {
 		return fail("%v", err)
@@ -237,12 +279,12 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 
 	var handle httprouter.Handle = rt.serve
 	if mw := append(append([]func(http.Handler) http.Handler(nil), s.shared.mw...), rs.shared.mw...); len(mw) > 0 {
-		var h http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, err := wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			ps, _ := r.Context().Value(paramsKey{}).(httprouter.Params)
 			rt.serve(w, r, ps)
-		})
-		for i := len(mw) - 1; i >= 0; i-- {
-			h = mw[i](h)
+		}), mw)
+		if err != nil {
+			return fail("Use: %v", err)
 		}
 		handle = func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 			h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), paramsKey{}, ps)))
@@ -251,7 +293,25 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 	if err := register(g.router, rs.method, pattern, handle); err != nil {
 		return fail("%v", err)
 	}
+	if rs.path == "/" && s.prefix != "" {
+		*roots = append(*roots, rootRoute{rs.method, s.prefix, handle})
+	}
 	return rt, nil
+}
+
+// wrap applies middleware to h, the first of mw outermost. A nil
+// middleware, or one that returns a nil handler, is an error: it would
+// fail on every request.
+func wrap(h http.Handler, mw []func(http.Handler) http.Handler) (http.Handler, error) {
+	for i := len(mw) - 1; i >= 0; i-- {
+		if mw[i] == nil {
+			return nil, fmt.Errorf("middleware %d is nil", i+1)
+		}
+		if h = mw[i](h); h == nil {
+			return nil, fmt.Errorf("middleware %d returned a nil handler", i+1)
+		}
+	}
+	return h, nil
 }
 
 // register adds a route, turning httprouter's panics on conflicting or

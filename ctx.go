@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"reflect"
 
 	"github.com/apigate-go/apigate/internal/field"
 	"github.com/julienschmidt/httprouter"
@@ -164,14 +165,49 @@ func Value[T any](c *Ctx) (T, bool) {
 }
 
 // State returns the gateway's shared value of type T registered with
-// [WithState], or the zero T when none was registered. It does not copy
+// [WithState] (for an interface T, the first registered value that
+// implements it), or the zero T when none was registered. It does not copy
 // what a registered pointer points to.
+//
+// Declare the state a service's or route's hooks read with
+// [RequireState], so that [New] fails when it was not registered instead
+// of the first request finding a nil client. Use [StateOK] for state that
+// is optional.
 func State[T any](c *Ctx) T {
+	v, _ := StateOK[T](c)
+	return v
+}
+
+// StateOK is [State] that also reports whether a value of type T was
+// registered.
+func StateOK[T any](c *Ctx) (T, bool) {
 	for _, x := range c.rt.gw.states {
 		if v, ok := x.(T); ok {
-			return v
+			return v, true
 		}
 	}
 	var zero T
-	return zero
+	return zero, false
+}
+
+// stateNeed is a state type declared with RequireState.
+type stateNeed struct {
+	typ string
+	has func(states []any) bool
+}
+
+// RequireState declares that the hooks or map of a service or route read
+// the shared value of type T with [State]: [New] fails, naming each route
+// and the type, when no value of type T (for an interface T, none that
+// implements it) was registered with [WithState].
+func RequireState[T any]() SharedOption {
+	n := stateNeed{typ: reflect.TypeFor[T]().String(), has: func(states []any) bool {
+		for _, x := range states {
+			if _, ok := x.(T); ok {
+				return true
+			}
+		}
+		return false
+	}}
+	return SharedOption{func(s *sharedSpec) { s.needs = append(s.needs, n) }}
 }

@@ -3,7 +3,8 @@
 // Declare services and routes with functional options, give them backends,
 // and [New] compiles them into an [http.Handler] that matches requests with
 // httprouter, runs optional typed validation, hooks and maps, picks a
-// backend with a policy, and forwards through a streaming reverse proxy:
+// backend with a policy, and forwards through a streaming reverse proxy
+// (the complete program is examples/quickstart):
 //
 //	type LookupIn struct {
 //		Q string `json:"q" apigate:"required"`
@@ -20,24 +21,29 @@
 //		return c.SetHeader("X-User-Id", "u-1")
 //	}
 //
-//	func remap(c *apigate.Ctx, in LookupIn) (LookupOut, error) {
-//		return LookupOut{Query: strings.TrimSpace(in.Q), Limit: 20}, nil
+//	func main() {
+//		api := apigate.Service("/api",
+//			apigate.GET("/items/:id", apigate.Before(auth), apigate.To("/v2/items/:id")),
+//			apigate.POST("/items/lookup", apigate.JSON[LookupIn](), apigate.Map(
+//				func(c *apigate.Ctx, in LookupIn) (LookupOut, error) {
+//					return LookupOut{Query: strings.TrimSpace(in.Q), Limit: 20}, nil
+//				})),
+//			apigate.GET("/users/:id", apigate.Policy("sticky")),
+//		)
+//		gw, err := apigate.New(
+//			apigate.Mount(api, "http://127.0.0.1:9001", "http://127.0.0.1:9002"),
+//			apigate.WithPolicy("sticky", policy.PathSticky("id")),
+//		)
+//		if err != nil {
+//			log.Fatal(err) // every misconfiguration, each naming its route
+//		}
+//		// Ctrl-C shuts down gracefully: ListenAndServe returns nil, exit 0.
+//		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+//		defer stop()
+//		if err := apigate.ListenAndServe(ctx, "127.0.0.1:8080", gw, apigate.ServeOptions{}); err != nil {
+//			log.Fatal(err)
+//		}
 //	}
-//
-//	api := apigate.Service("/api",
-//		apigate.GET("/items/:id", apigate.Before(auth), apigate.To("/v2/items/:id")),
-//		apigate.POST("/items/lookup", apigate.JSON[LookupIn](), apigate.Map(remap)),
-//		apigate.GET("/users/:id", apigate.Policy("sticky")),
-//		apigate.GET("/static/*rest"),
-//	)
-//	gw, err := apigate.New(
-//		apigate.Mount(api, "http://10.0.0.1:8080", "http://10.0.0.2:8080"),
-//		apigate.WithPolicy("sticky", policy.PathSticky("id")),
-//	)
-//	if err != nil {
-//		log.Fatal(err) // every misconfiguration at once, each naming its route
-//	}
-//	log.Fatal(apigate.ListenAndServe(ctx, ":8080", gw, apigate.ServeOptions{}))
 //
 // A route with no typed inputs, hooks or map is a passthrough: its body is
 // streamed both ways and nothing of the gateway's is allocated beyond the

@@ -10,7 +10,8 @@ type Hook func(c *Ctx) error
 
 // Before adds hooks to a service or route. They run in order after the
 // path parameters are decoded and before the query and body are; the
-// first error stops the chain. Service hooks run before route hooks.
+// first error stops the chain. Service hooks run before route hooks. A nil
+// hook is an error from [New].
 func Before(hooks ...Hook) SharedOption {
 	hooks = append([]Hook(nil), hooks...)
 	return SharedOption{func(s *sharedSpec) { s.hooks = append(s.hooks, hooks...) }}

@@ -213,3 +213,53 @@ func TestStateAndSetReplace(t *testing.T) {
 		t.Error("two states of one type accepted")
 	}
 }
+
+type stateClient struct{ name string }
+
+type namer interface{ Name() string }
+
+func (s *stateClient) Name() string { return s.name }
+
+// TestRequireState checks that a route declaring the state its hooks read
+// fails in New when none is registered, naming the route and the type,
+// and that StateOK tells a hook whether the state is there.
+func TestRequireState(t *testing.T) {
+	up := newEcho(t)
+	hook := func(c *Ctx) error {
+		v, ok := StateOK[*stateClient](c)
+		if !ok {
+			return Internal("no client")
+		}
+		n, _ := StateOK[namer](c)
+		return c.SetHeader("X-State", v.name+" "+n.Name())
+	}
+	svc := func() *ServiceSpec {
+		return Service("/a", RequireState[*stateClient](), GET("/x", Before(hook), RequireState[namer]()))
+	}
+
+	_, err := New(Mount(svc(), up.URL))
+	for _, want := range []string{"GET /a/x: RequireState: no *apigate.stateClient registered (WithState)", "GET /a/x: RequireState: no apigate.namer registered"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("New: error %v, want one containing %q", err, want)
+		}
+	}
+
+	_, gw := serveGateway(t, Mount(svc(), up.URL), WithState(&stateClient{name: "c1"}))
+	if res, body := get(t, gw.URL+"/a/x"); res.StatusCode != 200 {
+		t.Fatalf("status = %d (%s)", res.StatusCode, body)
+	}
+	if got := up.last(t).Header.Get("X-State"); got != "c1 c1" {
+		t.Errorf("X-State = %q, want %q", got, "c1 c1")
+	}
+
+	// Without a declaration nothing is checked in New; StateOK reports the
+	// missing state to the hook, which answers for itself.
+	_, gw = serveGateway(t, Mount(Service("/", GET("/x", Before(hook))), up.URL))
+	before := up.count()
+	if res, body := get(t, gw.URL+"/x"); res.StatusCode != 500 || body != "internal: no client\n" {
+		t.Errorf("got %d %q, want 500 from the hook", res.StatusCode, body)
+	}
+	if up.count() != before {
+		t.Error("upstream reached")
+	}
+}

@@ -390,36 +390,60 @@ func unescapeParams(ps httprouter.Params) httprouter.Params {
 	return ps
 }
 
+// firstBodyBuf is the most readBody allocates before the body arrives.
+const firstBodyBuf = 16 << 10
+
 // readBody reads the whole request body if it fits in limit bytes, and
 // fails with 413 without reading further if it does not, whether or not
 // the request declared a Content-Length.
+//
+// Memory follows what arrives, not what the client declared: the buffer
+// starts at the declared length up to 16 KiB and grows fourfold as it
+// fills (to the declared length at most while the body keeps to it), so a
+// client that declares 2 MiB and sends 100 bytes holds 16 KiB, not 2 MiB,
+// and one that sends n bytes never holds more than 16 KiB + 4n.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	tooLarge := func() error {
 		return PayloadTooLarge("body larger than " + strconv.FormatInt(limit, 10) + " bytes")
 	}
-	if r.ContentLength > limit {
+	cl := r.ContentLength
+	if cl > limit {
 		return nil, tooLarge()
 	}
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength) + 1)
-	} else {
-		buf.Grow(512)
+	// One byte beyond the declared length leaves room to see the end.
+	size := int64(512)
+	if cl >= 0 {
+		size = min(cl, firstBodyBuf) + 1
 	}
-	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
-	if err != nil && r.Context().Err() != nil {
-		return nil, &Error{Status: StatusClientClosedRequest, Code: CodeClientClosed, Message: "client closed request", Err: err}
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			n := int64(len(buf))
+			grow := 3 * n // to four times the size
+			if cl >= n {
+				grow = min(grow, cl+1-n)
+			}
+			buf = slices.Grow(buf, int(min(grow, limit+1-n)))
+		}
+		room := buf[len(buf):min(int64(cap(buf)), limit+1)]
+		n, err := r.Body.Read(room)
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return nil, tooLarge()
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil && r.Context().Err() != nil {
+			return nil, &Error{Status: StatusClientClosedRequest, Code: CodeClientClosed, Message: "client closed request", Err: err}
+		}
+		if err != nil {
+			return nil, &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "could not read the request body", Err: err}
+		}
 	}
-	if err != nil {
-		return nil, &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "could not read the request body", Err: err}
-	}
-	if n > limit {
-		return nil, tooLarge()
-	}
-	return buf.Bytes(), nil
 }
 
 func unmarshalJSON(body []byte, v any, strict bool) error {

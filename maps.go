@@ -16,6 +16,7 @@ import (
 type mapDecl struct {
 	in, out reflect.Type
 	build   func(target int, isGet bool) (step, error)
+	nilFn   bool
 }
 
 // Map transforms a route's decoded input into the shape the upstream
@@ -25,10 +26,10 @@ type mapDecl struct {
 // re-serialized in the same form: a JSON body, a form body (or the query
 // string on GET and HEAD), or the query string, with Content-Type and
 // Content-Length set to match. fn may return an *[Error] or a [Response]
-// like a hook.
+// like a hook. A nil fn is an error from [New].
 func Map[In, Out any](fn func(c *Ctx, in In) (Out, error)) RouteOption {
 	out := reflect.TypeFor[Out]()
-	return &mapDecl{in: reflect.TypeFor[In](), out: out, build: func(target int, isGet bool) (step, error) {
+	return &mapDecl{in: reflect.TypeFor[In](), out: out, nilFn: fn == nil, build: func(target int, isGet bool) (step, error) {
 		call := func(c *Ctx) (Out, error) {
 			in, _ := c.input.(In)
 			return fn(c, in)
@@ -84,6 +85,9 @@ func Map[In, Out any](fn func(c *Ctx, in In) (Out, error)) RouteOption {
 func (m *mapDecl) applyRoute(r *routeSpec) {
 	if r.in.mapper != nil {
 		r.errs = append(r.errs, errors.New("Map given twice"))
+	}
+	if m.nilFn {
+		r.errs = append(r.errs, errors.New("Map(nil)"))
 	}
 	r.in.mapper = m
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -69,8 +70,8 @@ func TestObserverEvents(t *testing.T) {
 		status  int
 		code    string
 	}
-	S, B, P, D, US, UF := observe.RequestStarted, observe.BackendSelected, observe.PipelineFailed, observe.DispatchFailed, observe.UpstreamSucceeded, observe.UpstreamFailed
-	_ = D
+	S, B, P, US, UF := observe.RequestStarted, observe.BackendSelected, observe.PipelineFailed, observe.UpstreamSucceeded, observe.UpstreamFailed
+	N, R := observe.NoRoute, observe.Responded
 	tests := []struct {
 		name, method, path, body string
 		service, route           string
@@ -83,9 +84,11 @@ func TestObserverEvents(t *testing.T) {
 		{"decode failure", "POST", "/api/json", "{", "api", "/api/json",
 			[]want{{S, -1, "", 0, ""}, {P, -1, "", 400, CodeInvalidJSON}}},
 		{"custom response", "GET", "/api/custom", "", "api", "/api/custom",
-			[]want{{S, -1, "", 0, ""}, {P, -1, "", 204, CodeCustomResponse}}},
+			[]want{{S, -1, "", 0, ""}, {R, -1, "", 204, CodeCustomResponse}}},
 		{"no route", "GET", "/nope", "", "", "",
-			[]want{{S, -1, "", 0, ""}, {P, -1, "", 404, CodeNotFound}}},
+			[]want{{S, -1, "", 0, ""}, {N, -1, "", 404, CodeNotFound}}},
+		{"no method", "DELETE", "/api/items/1", "", "", "",
+			[]want{{S, -1, "", 0, ""}, {N, -1, "", 405, CodeMethodNotAllowed}}},
 		{"upstream refused", "GET", "/down/x", "", "down", "/down/x",
 			[]want{{S, -1, "", 0, ""}, {B, 0, refused, 0, ""}, {UF, 0, refused, 502, CodeUpstreamUnavailable}}},
 		{"upstream timeout", "GET", "/slow/x", "", "slow", "/slow/x",
@@ -174,5 +177,74 @@ func TestClientGoneDuringBodyRead(t *testing.T) {
 	}
 	if up.count() != 0 {
 		t.Error("upstream reached")
+	}
+}
+
+// slogRecords collects the level, message and event of each record.
+type slogRecords struct {
+	mu   sync.Mutex
+	recs []string
+}
+
+func (h *slogRecords) Enabled(context.Context, slog.Level) bool { return true }
+func (h *slogRecords) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *slogRecords) WithGroup(string) slog.Handler            { return h }
+func (h *slogRecords) Handle(_ context.Context, r slog.Record) error {
+	ev := ""
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == observe.KeyEvent {
+			ev = a.Value.String()
+		}
+		return true
+	})
+	h.mu.Lock()
+	h.recs = append(h.recs, fmt.Sprintf("%s %q %s", r.Level, r.Message, ev))
+	h.mu.Unlock()
+	return nil
+}
+
+func (h *slogRecords) take() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.recs
+	h.recs = nil
+	return r
+}
+
+// TestSlogOutcomes checks that the slog observer logs each outcome as what
+// it is: a miss is not a failure, a deliberate response is not a failure,
+// and only the gateway's real failures reach Warn.
+func TestSlogOutcomes(t *testing.T) {
+	up := newEcho(t)
+	h := &slogRecords{}
+	api := Service("/api",
+		GET("/x"),
+		GET("/pay", Before(func(*Ctx) error { return RespondJSON(402, map[string]string{"pay": "first"}) })),
+		GET("/maint", Before(func(*Ctx) error { return Respond(503, nil, []byte("maintenance")) })),
+		GET("/deny", Before(func(*Ctx) error { return Forbidden("no") })),
+		GET("/boom", Before(func(*Ctx) error { return errors.New("boom") })),
+	)
+	_, gw := serveGateway(t, Mount(api, up.URL), WithObserver(observe.NewSlog(slog.New(h), observe.SlogOptions{OmitProgress: true})))
+	tests := []struct {
+		method, path string
+		status       int
+		want         string
+	}{
+		{"GET", "/nope", 404, `INFO "no route" no_route`},
+		{"POST", "/api/x", 405, `INFO "method not allowed" no_route`},
+		{"GET", "/api/pay", 402, `DEBUG "answered by a hook or map" responded`},
+		{"GET", "/api/maint", 503, `WARN "answered by a hook or map" responded`},
+		{"GET", "/api/deny", 403, `INFO "request refused" pipeline_failed`},
+		{"GET", "/api/boom", 500, `WARN "pipeline failed" pipeline_failed`},
+		{"GET", "/api/x", 200, `DEBUG "upstream responded" upstream_succeeded`},
+	}
+	for _, tt := range tests {
+		res, _ := do(t, newReq(t, tt.method, gw.URL+tt.path, ""))
+		if res.StatusCode != tt.status {
+			t.Errorf("%s %s: status = %d, want %d", tt.method, tt.path, res.StatusCode, tt.status)
+		}
+		if got := h.take(); len(got) != 1 || got[0] != tt.want {
+			t.Errorf("%s %s: records %q, want [%s]", tt.method, tt.path, got, tt.want)
+		}
 	}
 }

@@ -25,6 +25,10 @@ func (f optionFunc) applyGateway(c *config) { f(c) }
 const (
 	DefaultRequestTimeout = 30 * time.Second
 	DefaultBodyLimit      = 2 << 20
+	// DefaultUpgradeIdleTimeout is long enough for WebSocket applications
+	// that never ping, and still reclaims connections whose peers left
+	// without closing them.
+	DefaultUpgradeIdleTimeout = time.Hour
 )
 
 type mount struct {
@@ -54,6 +58,10 @@ type config struct {
 	transport     http.RoundTripper
 	trusted       []netip.Prefix
 	preserveHost  bool
+	noForwarded   bool
+	no1xx         bool
+	streamLimit   int64
+	upgradeIdle   time.Duration
 	upgrades      []string
 	renderer      ErrorRenderer
 	observer      observe.Observer
@@ -67,7 +75,7 @@ type config struct {
 }
 
 // Mount adds a service to the gateway with its backends' base URLs
-// ("http://10.0.0.1:8080", optionally with a base path that every
+// ("http://192.0.2.1:8080", optionally with a base path that every
 // upstream path is joined to). Without URLs, the backends come from
 // [Backends] registered under the service's name.
 func Mount(svc *ServiceSpec, urls ...string) Option {
@@ -105,7 +113,8 @@ func Backends(name string, urls ...string) Option {
 }
 
 // WithPolicy registers a policy under name, for [Policy] and
-// [WithDefaultPolicy]. Each route that uses it gets its own balancer state.
+// [WithDefaultPolicy]. Each route that uses it gets its own balancer state;
+// a balancer factory that returns nil for a route is an error from [New].
 func WithPolicy(name string, p policy.Policy) Option {
 	return optionFunc(func(c *config) {
 		if c.policies == nil {
@@ -127,6 +136,8 @@ func WithDefaultPolicy(name string) Option {
 // WithState registers a shared value (a client, a cache, configuration)
 // that hooks and maps read by type with [State]. Register pointers to
 // share without copying. Two values of the same type are an error.
+// [RequireState] on the services or routes that read it makes [New] check
+// that it was registered.
 func WithState(v any) Option {
 	return optionFunc(func(c *config) {
 		if v == nil {
@@ -152,7 +163,8 @@ func WithRequestTimeout(d time.Duration) Option {
 }
 
 // WithBodyLimit sets the largest body a JSON or form route reads (default
-// 2 MiB); [BodyLimit] overrides it per service or route.
+// 2 MiB); [BodyLimit] overrides it per service or route. A negative n is
+// an error from [New].
 func WithBodyLimit(n int64) Option {
 	return optionFunc(func(c *config) { c.bodyLimit = n })
 }
@@ -193,6 +205,45 @@ func WithTrustedProxies(cidrs ...string) Option {
 			c.trusted = append(c.trusted, p.Masked())
 		}
 	})
+}
+
+// WithoutForwardedHeader stops the gateway from setting the RFC 7239
+// Forwarded header (X-Forwarded-* are still set). An incoming Forwarded
+// header is still removed unless the peer is a trusted proxy
+// ([WithTrustedProxies]), whose header is then passed on as it is.
+func WithoutForwardedHeader() Option {
+	return optionFunc(func(c *config) { c.noForwarded = true })
+}
+
+// WithStreamLimit sets the largest request body the gateway streams
+// upstream on routes that do not read the body themselves (passthrough
+// and multipart routes); 0, the default, sets no limit. A larger
+// Content-Length is refused with 413 before anything goes upstream; a
+// body of unknown length that grows past the limit aborts the upstream
+// request, and the client gets 413 unless a response has started.
+func WithStreamLimit(n int64) Option {
+	return optionFunc(func(c *config) { c.streamLimit = n })
+}
+
+// WithUpgradeIdleTimeout closes an upgraded (WebSocket) connection, on
+// both sides, when no byte has crossed it either way for d (default
+// [DefaultUpgradeIdleTimeout]; 0 disables). The request timeout does not
+// apply to upgraded connections.
+func WithUpgradeIdleTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.upgradeIdle = d })
+}
+
+// WithoutInformational stops the gateway from forwarding the upstream's
+// 1xx informational responses (103 Early Hints, 102 Processing) to the
+// client, which it does by default (RFC 9110 section 15.2). Forwarding
+// them puts an [net/http/httptrace.ClientTrace] in every outbound request's
+// context: two small allocations per request with the EngineNetHTTP
+// client, one with the EngineHTTP1 client behind net/http's server, and
+// about eight behind the EngineHTTP1 server, whose request context the
+// EngineHTTP1 client otherwise watches for free. Turn it off when no
+// upstream sends 1xx responses and those allocations matter.
+func WithoutInformational() Option {
+	return optionFunc(func(c *config) { c.no1xx = true })
 }
 
 // WithPreserveHost forwards the client's Host header instead of the

@@ -32,7 +32,7 @@ func (p *pipeline) run(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 	c := g.ctxPool.Get().(*Ctx)
 	c.r, c.ps, c.rt = r, ps, p.rt
 	var hb *headerBuf
-	if g.h1 != nil {
+	if g.poolHeaders {
 		hb = &c.hbuf
 	}
 	c.header, c.upgrade = g.outHeader(r, hb)
@@ -40,7 +40,7 @@ func (p *pipeline) run(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 		e, resp := asError(err)
 		if resp != nil {
 			if g.obs != nil {
-				g.emit(r, p.rt, observe.Event{Kind: observe.PipelineFailed, Backend: -1, Status: resp.Status, Code: CodeCustomResponse, Err: resp})
+				g.emit(r, p.rt, observe.Event{Kind: observe.Responded, Backend: -1, Status: resp.Status, Code: CodeCustomResponse})
 			}
 			resp.write(w)
 		} else {

@@ -104,12 +104,13 @@ type sharedSpec struct {
 	bodyLimit int64
 	timeout   time.Duration
 	hasTO     bool
+	needs     []stateNeed
 }
 
 // SharedOption is an option that works on services and routes alike:
-// [Before], [Policy], [BodyLimit] and [Timeout]. On a service it applies
-// to every route; a route's own setting wins, and hooks accumulate
-// (service hooks run first).
+// [Before], [Policy], [BodyLimit], [Timeout] and [RequireState]. On a
+// service it applies to every route; a route's own setting wins, and hooks
+// and required state accumulate (service hooks run first).
 type SharedOption struct{ apply func(*sharedSpec) }
 
 func (o SharedOption) applyService(s *ServiceSpec) { o.apply(&s.shared) }
@@ -125,7 +126,8 @@ func Policy(name string) SharedOption {
 
 // BodyLimit sets the largest body, in bytes, that a route with a JSON or
 // form input reads (default: the gateway's, see [WithBodyLimit]). A larger
-// body is refused with 413. Streamed bodies are never limited by it.
+// body is refused with 413. Streamed bodies are never limited by it. A
+// negative n is an error from [New]; 0 keeps the gateway's limit.
 func BodyLimit(n int64) SharedOption {
 	return SharedOption{func(s *sharedSpec) { s.bodyLimit = n }}
 }
@@ -152,7 +154,8 @@ func (o UseOption) applyGateway(c *config)      { c.mw = append(c.mw, o.mw...) }
 // the outside in: gateway middleware, service middleware, route
 // middleware (each in the order given), then hooks and the proxy. Route
 // and service middleware cost one small allocation per request (the path
-// parameters travel in the request context).
+// parameters travel in the request context). A nil middleware, or one that
+// returns a nil handler, is an error from [New].
 func Use(mw ...func(http.Handler) http.Handler) UseOption {
 	return UseOption{mw: append([]func(http.Handler) http.Handler(nil), mw...)}
 }

@@ -29,6 +29,12 @@ type ServiceSpec struct {
 // request for /api/items/7 on Service("/api", GET("/items/:id")) reaches
 // the upstream as /items/7. A prefix of "/" or "" forwards paths unchanged.
 //
+// A route "/" answers the bare prefix as well as the prefix with a
+// trailing slash, with no redirect: Service("/orders", POST("/")) answers
+// POST /orders and POST /orders/, and both reach the upstream as POST /
+// (or the route's [To] path). A route of another service that declares the
+// bare path itself ("/orders" on the root service) keeps it.
+//
 // The service's logical name (for policies, observers and [Backends])
 // defaults to the prefix without its leading slash, "root" for "/"; set it
 // with [Name].

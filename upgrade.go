@@ -5,6 +5,9 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/apigate-go/apigate/internal/hop"
 )
@@ -45,19 +48,78 @@ func (g *Gateway) switchProtocols(w http.ResponseWriter, r *http.Request, reqTyp
 		return
 	}
 
-	stop := context.AfterFunc(r.Context(), func() { backConn.Close(); conn.Close() })
+	closeBoth := func() { backConn.Close(); conn.Close() }
+	stop := context.AfterFunc(r.Context(), closeBoth)
 	defer stop()
+	var fromClient, fromUpstream io.Reader = brw, backConn // brw holds bytes read ahead
+	if g.upgradeIdle > 0 {
+		it := &idleTimer{d: g.upgradeIdle, onIdle: closeBoth}
+		it.start()
+		defer it.stop()
+		fromClient, fromUpstream = activity{fromClient, it}, activity{fromUpstream, it}
+	}
 	// When either direction ends, the deferred closes end the other.
 	done := make(chan struct{}, 2)
 	go func() {
-		g.copyPlain(backConn, brw) // client → upstream; brw holds bytes read ahead
+		g.copyPlain(backConn, fromClient)
 		done <- struct{}{}
 	}()
 	go func() {
-		g.copyPlain(conn, backConn)
+		g.copyPlain(conn, fromUpstream)
 		done <- struct{}{}
 	}()
 	<-done
+}
+
+// idleTimer calls onIdle once no activity has been recorded for d.
+type idleTimer struct {
+	d      time.Duration
+	onIdle func()
+	last   atomic.Int64 // Unix nanoseconds of the last activity
+	mu     sync.Mutex
+	t      *time.Timer
+}
+
+func (it *idleTimer) start() {
+	it.touch()
+	it.mu.Lock()
+	it.t = time.AfterFunc(it.d, it.fire)
+	it.mu.Unlock()
+}
+
+func (it *idleTimer) touch() { it.last.Store(time.Now().UnixNano()) }
+
+// fire runs when the timer expires: it calls onIdle, or waits for the rest
+// of d after the last activity.
+func (it *idleTimer) fire() {
+	idle := time.Duration(time.Now().UnixNano() - it.last.Load())
+	if idle >= it.d {
+		it.onIdle()
+		return
+	}
+	it.mu.Lock()
+	it.t.Reset(it.d - idle)
+	it.mu.Unlock()
+}
+
+func (it *idleTimer) stop() {
+	it.mu.Lock()
+	it.t.Stop()
+	it.mu.Unlock()
+}
+
+// activity records every read that returns bytes with its idle timer.
+type activity struct {
+	r  io.Reader
+	it *idleTimer
+}
+
+func (a activity) Read(p []byte) (int, error) {
+	n, err := a.r.Read(p)
+	if n > 0 {
+		a.it.touch()
+	}
+	return n, err
 }
 
 func (g *Gateway) copyPlain(dst io.Writer, src io.Reader) {

@@ -37,12 +37,12 @@ func Example_slog() {
 
 	failed := base
 	failed.Kind = observe.UpstreamFailed
-	failed.Backend, failed.Addr = 0, "http://10.0.0.1:8080"
+	failed.Backend, failed.Addr = 0, "http://192.0.2.1:8080"
 	failed.Status, failed.Code = 504, "upstream_timeout"
 	failed.Latency, failed.Err = 2*time.Second, errors.New("timeout awaiting response headers")
 	obs.Observe(ctx, failed)
 	// Output:
-	// level=WARN msg="upstream failed" event=upstream_failed service=items route=/api/items/:id method=GET path=/api/items/42 backend=0 addr=http://10.0.0.1:8080 status=504 code=upstream_timeout latency=2s error="timeout awaiting response headers"
+	// level=WARN msg="upstream failed" event=upstream_failed service=items route=/api/items/:id method=GET path=/api/items/42 backend=0 addr=http://192.0.2.1:8080 status=504 code=upstream_timeout latency=2s error="timeout awaiting response headers"
 }
 
 // ExampleFunc counts finished requests per status with a plain function.
@@ -75,7 +75,7 @@ func ExampleMetrics() {
 	for _, latency := range []time.Duration{800 * time.Microsecond, 4 * time.Millisecond, 30 * time.Millisecond} {
 		m.Observe(ctx, observe.Event{
 			Kind: observe.UpstreamSucceeded, Service: "items", Route: "/api/items/:id", Method: "GET",
-			Addr: "http://10.0.0.1:8080", Status: 200, Latency: latency,
+			Addr: "http://192.0.2.1:8080", Status: 200, Latency: latency,
 		})
 	}
 	for _, s := range m.Snapshot() {
@@ -86,7 +86,7 @@ func ExampleMetrics() {
 		}
 	}
 	// Output:
-	// GET /api/items/:id http://10.0.0.1:8080 200: 3 requests, 34.8ms total
+	// GET /api/items/:id http://192.0.2.1:8080 200: 3 requests, 34.8ms total
 	//   <= 1ms: 1
 	//   <= 2.5ms: 1
 	//   <= 5ms: 2

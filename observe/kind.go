@@ -10,6 +10,8 @@ var kindNames = [...]string{
 	DispatchFailed:    "dispatch_failed",
 	UpstreamSucceeded: "upstream_succeeded",
 	UpstreamFailed:    "upstream_failed",
+	NoRoute:           "no_route",
+	Responded:         "responded",
 	RequestEnded:      "request_ended",
 	PanicRecovered:    "panic_recovered",
 	AttemptFailed:     "attempt_failed",
@@ -26,11 +28,12 @@ func (k Kind) String() string {
 }
 
 // Terminal reports whether k ends a request: every request that started
-// yields exactly one terminal event ([PipelineFailed], [DispatchFailed],
-// [UpstreamSucceeded] or [UpstreamFailed]).
+// yields exactly one terminal event ([NoRoute], [Responded],
+// [PipelineFailed], [DispatchFailed], [UpstreamSucceeded] or
+// [UpstreamFailed]).
 func (k Kind) Terminal() bool {
 	switch k {
-	case PipelineFailed, DispatchFailed, UpstreamSucceeded, UpstreamFailed:
+	case NoRoute, Responded, PipelineFailed, DispatchFailed, UpstreamSucceeded, UpstreamFailed:
 		return true
 	}
 	return false

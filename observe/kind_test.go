@@ -17,7 +17,9 @@ func TestKindString(t *testing.T) {
 		{PanicRecovered, "panic_recovered"},
 		{AttemptFailed, "attempt_failed"},
 		{0, "kind(0)"},
-		{AttemptFailed + 1, "kind(10)"},
+		{NoRoute, "no_route"},
+		{Responded, "responded"},
+		{AttemptFailed + 1, "kind(12)"},
 		{255, "kind(255)"},
 	}
 	for _, tt := range tests {
@@ -40,6 +42,8 @@ func TestKindTerminal(t *testing.T) {
 		{DispatchFailed, true},
 		{UpstreamSucceeded, true},
 		{UpstreamFailed, true},
+		{NoRoute, true},
+		{Responded, true},
 		{RequestEnded, false},
 		{PanicRecovered, false},
 		{AttemptFailed, false},

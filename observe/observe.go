@@ -29,22 +29,23 @@ import (
 type Kind uint8
 
 // The events a gateway emits. Every request yields RequestStarted, then
-// exactly one of: PipelineFailed, DispatchFailed, or BackendSelected
-// followed by UpstreamSucceeded or UpstreamFailed, and last RequestEnded.
-// A request retried on another backend yields BackendSelected and
-// AttemptFailed for each failed attempt before the next attempt's
-// BackendSelected; only the last attempt's outcome is terminal. A request
-// that matched no route yields RequestStarted and PipelineFailed (404 or
-// 405) with empty Service and Route. OPTIONS requests the gateway answers
-// itself (no OPTIONS route declared) yield no events.
+// exactly one of: NoRoute, Responded, PipelineFailed, DispatchFailed, or
+// BackendSelected followed by UpstreamSucceeded or UpstreamFailed, and
+// last RequestEnded. A request retried on another backend yields
+// BackendSelected and AttemptFailed for each failed attempt before the
+// next attempt's BackendSelected; only the last attempt's outcome is
+// terminal. A request that matched no route yields RequestStarted and
+// NoRoute (404 or 405) with empty Service and Route. A panic the gateway
+// recovered adds PanicRecovered before RequestEnded. OPTIONS requests the
+// gateway answers itself (no OPTIONS route declared) yield no events.
 const (
 	// RequestStarted fires when a request arrives, after routing.
 	RequestStarted Kind = iota + 1
 	// BackendSelected fires when the balancer has picked a backend.
 	BackendSelected
-	// PipelineFailed fires when the gateway answered the request itself:
-	// no route, a bad path, or a hook, decoder or map that rejected the
-	// request or returned a custom response (Code "custom_response").
+	// PipelineFailed fires when the gateway refused the request before
+	// going upstream: a bad path, a hook, decoder or map that returned an
+	// error, or a client that went away while its body was read (499).
 	PipelineFailed
 	// DispatchFailed fires when no backend could be chosen.
 	DispatchFailed
@@ -53,6 +54,14 @@ const (
 	// UpstreamFailed fires when the upstream exchange failed (refused,
 	// timeout, reset, client gone).
 	UpstreamFailed
+	// NoRoute fires when no route matched: no route for the path (404,
+	// Code "not_found") or none for the method (405, Code
+	// "method_not_allowed").
+	NoRoute
+	// Responded fires when a hook or map answered the request itself with
+	// a custom response (Code "custom_response"): a deliberate outcome,
+	// not a failure.
+	Responded
 	// RequestEnded fires last, when the gateway is done with the request:
 	// the response has been written in full, or cut, or the client went
 	// away. Status is the status the client was sent (0 when none was);
@@ -61,9 +70,11 @@ const (
 	RequestEnded
 	// PanicRecovered fires when the gateway recovered from a panic while
 	// serving the request (see apigate.WithoutRecover). Err is a
-	// *[PanicError] with the panic value and the stack. When nothing had
-	// been sent yet, a PipelineFailed event (500, code "internal") follows;
-	// otherwise the response is cut.
+	// *[PanicError] with the panic value and the stack. Status is 500 when
+	// the gateway could still answer (code "internal"), 0 when the
+	// response had started and was cut. When the panic struck before the
+	// request's terminal event, PanicRecovered takes its place: a panicking
+	// hook yields RequestStarted, PanicRecovered, RequestEnded.
 	PanicRecovered
 	// AttemptFailed fires when an upstream attempt failed and the request
 	// is tried again on another backend. It carries what UpstreamFailed

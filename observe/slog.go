@@ -51,14 +51,18 @@ type SlogOptions struct {
 	// RequestEnded records, and of events of kinds this version does not
 	// know. Nil means slog.LevelDebug.
 	Progress slog.Leveler
-	// Success is the level of UpstreamSucceeded records whose status is
-	// below 500. Nil means slog.LevelDebug; set slog.LevelInfo for an
-	// access log.
+	// Success is the level of UpstreamSucceeded and Responded records
+	// whose status is below 500. Nil means slog.LevelDebug; set
+	// slog.LevelInfo for an access log.
 	Success slog.Leveler
 	// ClientError is the level of failures whose status is below 500: a
 	// request rejected by a hook, decoder or map (4xx), or a client that
 	// went away (499). Nil means slog.LevelInfo.
 	ClientError slog.Leveler
+	// NoRoute is the level of NoRoute records: requests for a path or
+	// method no route serves (404, 405). Nil means slog.LevelInfo; set
+	// slog.LevelDebug to keep scanners out of the log.
+	NoRoute slog.Leveler
 	// ServerError is the level of failures and upstream responses whose
 	// status is 500 or above (no backend, refused, timed out, upstream
 	// 5xx), and of dispatch and upstream failures without a status. Nil
@@ -77,9 +81,10 @@ type SlogOptions struct {
 }
 
 // Slog returns an [Observer] that writes one record per event through
-// logger, with the default [SlogOptions]: RequestStarted, BackendSelected
-// and successful upstream responses at Debug, client-side failures (4xx,
-// 499) at Info, server-side failures and upstream 5xx at Warn. It is
+// logger, with the default [SlogOptions]: RequestStarted, BackendSelected,
+// successful upstream responses and responses of hooks and maps below 500
+// at Debug; requests no route serves and client-side failures (4xx, 499)
+// at Info; server-side failures and 5xx responses at Warn. It is
 // NewSlog(logger, SlogOptions{}).
 func Slog(logger *slog.Logger) Observer {
 	return NewSlog(logger, SlogOptions{})
@@ -107,6 +112,7 @@ func NewSlog(logger *slog.Logger, opts SlogOptions) Observer {
 		progress:     orLevel(opts.Progress, slog.LevelDebug),
 		success:      orLevel(opts.Success, slog.LevelDebug),
 		clientError:  orLevel(opts.ClientError, slog.LevelInfo),
+		noRoute:      orLevel(opts.NoRoute, slog.LevelInfo),
 		serverError:  orLevel(opts.ServerError, slog.LevelWarn),
 		panic:        orLevel(opts.Panic, slog.LevelError),
 		omitProgress: opts.OmitProgress,
@@ -127,9 +133,9 @@ func orLevel(l slog.Leveler, def slog.Level) slog.Leveler {
 
 // slogObserver is the Observer built by NewSlog. Its fields are set once.
 type slogObserver struct {
-	logger                                             *slog.Logger
-	progress, success, clientError, serverError, panic slog.Leveler
-	omitProgress                                       bool
+	logger                                                      *slog.Logger
+	progress, success, clientError, noRoute, serverError, panic slog.Leveler
+	omitProgress                                                bool
 }
 
 // maxAttrs is the largest number of attributes one record carries.
@@ -178,13 +184,15 @@ func (o *slogObserver) Observe(ctx context.Context, e Event) {
 			attrs = append(attrs, slog.String(KeyStack, string(pe.Stack)))
 		}
 	}
-	o.logger.LogAttrs(ctx, level, message(e.Kind), attrs...)
+	o.logger.LogAttrs(ctx, level, message(e), attrs...)
 }
 
 // level returns the level of e's record, and false when e is not logged.
 func (o *slogObserver) level(e Event) (slog.Level, bool) {
 	switch e.Kind {
-	case UpstreamSucceeded:
+	case NoRoute:
+		return o.noRoute.Level(), true
+	case UpstreamSucceeded, Responded:
 		if e.Status >= 500 {
 			return o.serverError.Level(), true
 		}
@@ -209,14 +217,27 @@ func (o *slogObserver) level(e Event) (slog.Level, bool) {
 	}
 }
 
-// message returns the record message for kind k.
-func message(k Kind) string {
-	switch k {
+// message returns the record message for e.
+func message(e Event) string {
+	switch e.Kind {
 	case RequestStarted:
 		return "request started"
 	case BackendSelected:
 		return "backend selected"
+	case NoRoute:
+		if e.Status == 405 {
+			return "method not allowed"
+		}
+		return "no route"
+	case Responded:
+		return "answered by a hook or map"
 	case PipelineFailed:
+		switch {
+		case e.Status == 499:
+			return "client went away"
+		case e.Status < 500:
+			return "request refused"
+		}
 		return "pipeline failed"
 	case DispatchFailed:
 		return "no backend available"

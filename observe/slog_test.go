@@ -124,7 +124,7 @@ func TestSlogLevelsAndAttributes(t *testing.T) {
 				return e
 			}(),
 			wantLevel: slog.LevelInfo,
-			wantMsg:   "pipeline failed",
+			wantMsg:   "request refused",
 			wantMore:  []string{"status=401", "code=unauthorized", "error=missing authorization"},
 		},
 		{
@@ -295,8 +295,8 @@ func TestSlogNeverLogsSecrets(t *testing.T) {
 	for k := RequestStarted; k <= AttemptFailed; k++ {
 		o.Observe(context.Background(), withBackend(sampleEvent(k)))
 	}
-	if got := strings.Count(out.String(), "\n"); got != 9 {
-		t.Fatalf("wrote %d lines, want 9:\n%s", got, out.String())
+	if got := strings.Count(out.String(), "\n"); got != int(AttemptFailed) {
+		t.Fatalf("wrote %d lines, want %d:\n%s", got, AttemptFailed, out.String())
 	}
 	for _, secret := range []string{"s3cret", "token", "Authorization", "Bearer"} {
 		if strings.Contains(out.String(), secret) {
@@ -324,6 +324,10 @@ func TestSlogOptions(t *testing.T) {
 		{"progress level", SlogOptions{Progress: slog.LevelInfo}, BackendSelected, 0, []slog.Level{slog.LevelInfo}},
 		{"success level", SlogOptions{Success: slog.LevelInfo}, UpstreamSucceeded, 204, []slog.Level{slog.LevelInfo}},
 		{"client error level", SlogOptions{ClientError: slog.LevelDebug}, PipelineFailed, 422, []slog.Level{slog.LevelDebug}},
+		{"no route level", SlogOptions{NoRoute: slog.LevelDebug}, NoRoute, 404, []slog.Level{slog.LevelDebug}},
+		{"no route default", SlogOptions{}, NoRoute, 405, []slog.Level{slog.LevelInfo}},
+		{"responded below 500", SlogOptions{Success: slog.LevelInfo}, Responded, 402, []slog.Level{slog.LevelInfo}},
+		{"responded 5xx", SlogOptions{}, Responded, 503, []slog.Level{slog.LevelWarn}},
 		{"server error level", SlogOptions{ServerError: dynamic}, DispatchFailed, 503, []slog.Level{slog.LevelError}},
 	}
 	for _, tt := range tests {

@@ -8,9 +8,7 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
-	"log"
 	"os"
 	"os/signal"
 
@@ -20,12 +18,7 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
-	check := flag.Bool("check", false, "send the example requests, check the answers, and exit")
-	flag.Parse()
-	if err := run(*addr, *check); err != nil {
-		log.Fatal(err)
-	}
+	excheck.Main(run)
 }
 
 func run(addr string, check bool) error {

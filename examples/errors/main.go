@@ -84,7 +84,7 @@ func paymentRequired(c *apigate.Ctx) error {
 // of internals. The gateway turns it into a 500 "internal error" and
 // hands the cause to the observer.
 func ledgerLookup(*apigate.Ctx) error {
-	err := errors.New("dial tcp 10.0.0.5:5432: connection refused")
+	err := errors.New("dial tcp 192.0.2.5:5432: connection refused")
 	return fmt.Errorf("ledger: query accounts: %w", err)
 }
 
@@ -148,7 +148,7 @@ func run(addr string, check bool) error {
 		{Note: "a plain Go error: 500 that reveals nothing; the cause is in the log",
 			Path: "/api/ledger", Status: 500,
 			Want: []string{`{"error":{"code":"internal","message":"internal error"}}`},
-			Deny: []string{"ledger", "10.0.0.5"}, Logs: []string{"dial tcp 10.0.0.5:5432: connection refused"}},
+			Deny: []string{"ledger", "192.0.2.5"}, Logs: []string{"dial tcp 192.0.2.5:5432: connection refused"}},
 		{Note: "an upstream that refuses connections: 502, the dial error is in the log",
 			Path: "/legacy/report", Status: 502,
 			Want: []string{`{"error":{"code":"upstream_unavailable","message":"upstream unavailable"}}`},

@@ -45,8 +45,11 @@ func requestID(next http.Handler) http.Handler {
 }
 
 // cacheFor sets Cache-Control on the responses of the routes it wraps.
-// It runs after routing, so it sees only its route's requests; headers
-// from the upstream, set later, win.
+// It runs after routing, so it sees only its route's requests. It sets the
+// header before the gateway copies the upstream's: an upstream that sends
+// its own Cache-Control replaces this value (it is not added to), one that
+// sends none, like the mock here, leaves it. To override the upstream
+// instead, set headers in a ResponseWriter wrapper's WriteHeader.
 func cacheFor(d time.Duration) func(http.Handler) http.Handler {
 	value := fmt.Sprintf("public, max-age=%d", int(d.Seconds()))
 	return func(next http.Handler) http.Handler {

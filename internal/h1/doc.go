@@ -51,7 +51,13 @@
 // Content-Length held back up to 4 KiB so that they get one instead of
 // chunked framing. It refuses malformed or ambiguous heads (see
 // server_request.go) with a status and a closed connection, before the
-// handler runs. A client's hang-up while its request is served cancels
+// handler runs. Every wait for a request head has a deadline
+// (ReadHeaderTimeout, else ReadTimeout, else IdleTimeout), whatever was
+// read ahead. Once the handler returns, its request body fails every
+// read, from any goroutine; a read still in flight is waited for before
+// the server drains the rest (up to 256 KiB, to keep the connection) or
+// closes the connection, so nothing reads a reused or pooled buffer.
+// A client's hang-up while its request is served cancels
 // the request's context: on Linux one epoll set per server watches the
 // connections for EPOLLRDHUP; elsewhere a failed read or write does. The
 // package's client registers its upstream connection on that context

@@ -27,6 +27,7 @@ type framed struct {
 	chunked    io.Reader    // the decoder, for framedChunked
 	trailer    *http.Header // where trailers go, for framedChunked
 	maxTrailer int          // bound on the trailer section
+	crlf       bool         // trailer lines must end in CRLF (request bodies)
 	eof        bool         // read to its end, trailers included
 	err        error        // sticky read error
 }
@@ -94,7 +95,13 @@ func (f *framed) Read(p []byte) (int, error) {
 
 // readTrailer reads the trailer section after the last chunk.
 func (f *framed) readTrailer() error {
-	buf, err := readLines(f.br, nil, f.maxTrailer, false)
+	var buf []byte
+	var err error
+	if f.crlf {
+		buf, err = readCRLFLines(f.br, f.maxTrailer)
+	} else {
+		buf, err = readLines(f.br, nil, f.maxTrailer, false)
+	}
 	if err != nil {
 		if err == io.EOF || err == errUnexpectedEOFHead {
 			err = io.ErrUnexpectedEOF

@@ -21,14 +21,19 @@ import (
 // ServerOptions configures a [Server]. The zero value is usable: zero
 // durations mean no limit.
 type ServerOptions struct {
-	// ReadHeaderTimeout bounds reading a request head, from its first byte.
+	// ReadHeaderTimeout bounds reading a request head, from its first
+	// byte (or from the end of the previous request, when its bytes were
+	// read ahead).
 	ReadHeaderTimeout time.Duration
-	// ReadTimeout bounds reading a whole request, body included.
+	// ReadTimeout bounds reading a whole request, body included. Without
+	// it, the rest of a body the handler left unread is drained under
+	// the head's deadline.
 	ReadTimeout time.Duration
 	// WriteTimeout bounds writing a response, from the end of the head.
 	WriteTimeout time.Duration
 	// IdleTimeout bounds the wait for the next request on a connection
-	// (ReadTimeout when zero).
+	// (ReadTimeout when zero), and a head when neither ReadHeaderTimeout
+	// nor ReadTimeout is set.
 	IdleTimeout time.Duration
 	// MaxHeaderBytes bounds the request line and header fields, and a
 	// request's trailer section (default 1 MiB); a larger head is
@@ -47,7 +52,9 @@ type Server struct {
 	h           http.Handler
 	opts        ServerOptions
 	maxHeader   int
-	headTimeout time.Duration // bounds reading a head: the shorter of the read timeouts
+	headTimeout time.Duration // the shorter of the read timeouts
+	headWait    time.Duration // bounds reading a head: headTimeout, else IdleTimeout
+	drainWait   time.Duration // bounds draining a body after its handler, without ReadTimeout
 	logger      *log.Logger
 
 	mu        sync.Mutex
@@ -85,6 +92,15 @@ func NewServer(h http.Handler, o ServerOptions) *Server {
 	s.headTimeout = o.ReadHeaderTimeout
 	if rt := o.ReadTimeout; rt > 0 && (s.headTimeout <= 0 || rt < s.headTimeout) {
 		s.headTimeout = rt
+	}
+	s.headWait = s.headTimeout
+	if s.headWait <= 0 {
+		s.headWait = s.opts.IdleTimeout
+	}
+	if o.ReadTimeout <= 0 {
+		// The rest of a body left unread is read on the way to the next
+		// head, and bounded like it.
+		s.drainWait = s.headWait
 	}
 	return s
 }
@@ -296,10 +312,12 @@ func (c *srvConn) serve() {
 	for first := true; ; first = false {
 		if c.br.Buffered() == 0 {
 			// The wait for a connection's first request is bounded like
-			// its head; later waits by IdleTimeout.
+			// its head; later waits by IdleTimeout. Bytes read ahead
+			// skip this wait, but not the deadline on reading the head
+			// they begin (serveOne).
 			d := s.opts.IdleTimeout
 			if first {
-				d = s.headTimeout
+				d = s.headWait
 			}
 			c.setReadDeadline(d)
 			if _, err := c.br.Peek(1); err != nil {
@@ -320,12 +338,30 @@ func (c *srvConn) serve() {
 
 // headBuffered reports whether a whole request head is already read
 // ahead, so reading it cannot block and needs no deadline of its own.
+// It follows readLines: empty lines ("\n" or "\r\n") before the
+// request line are skipped, and the head ends at the next empty line.
 func (c *srvConn) headBuffered() bool {
 	b, _ := c.br.Peek(c.br.Buffered())
-	return bytes.Contains(b, crlfcrlf)
+	for {
+		if len(b) > 0 && b[0] == '\n' {
+			b = b[1:]
+		} else if len(b) > 1 && b[0] == '\r' && b[1] == '\n' {
+			b = b[2:]
+		} else {
+			break
+		}
+	}
+	for {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			return false
+		}
+		b = b[i+1:]
+		if len(b) > 0 && b[0] == '\n' || len(b) > 1 && b[0] == '\r' && b[1] == '\n' {
+			return true
+		}
+	}
 }
-
-var crlfcrlf = []byte("\r\n\r\n")
 
 // setReadDeadline sets the read deadline d from now, or clears it for
 // d <= 0.
@@ -359,8 +395,12 @@ func (c *srvConn) serveOne() bool {
 	if s.opts.ReadTimeout > 0 {
 		start = time.Now()
 	}
+	// Every wait for a head is bounded, whatever was read ahead: only a
+	// head already whole in the buffer needs no deadline.
+	headSet := false
 	if !c.headBuffered() {
-		c.setReadDeadline(s.headTimeout)
+		c.setReadDeadline(s.headWait)
+		headSet = true
 	}
 	ex := &exchange{}
 	var tmpl http.Request
@@ -376,7 +416,7 @@ func (c *srvConn) serveOne() bool {
 	// (Without a body, nothing is read before the next request's wait
 	// sets its own deadline.)
 	switch rt := s.opts.ReadTimeout; {
-	case rt > 0 && rt != s.headTimeout:
+	case rt > 0 && (rt != s.headWait || !headSet):
 		c.nc.SetReadDeadline(start.Add(rt))
 		c.rdl = true
 	case rt <= 0 && ex.info.length != 0:
@@ -400,6 +440,7 @@ func (c *srvConn) serveOne() bool {
 	b := &ex.body
 	b.c = c
 	b.init(c.br, ex.info.length, &req.Trailer, s.maxHeader)
+	b.crlf = true
 	if b.eof {
 		req.Body = http.NoBody
 	} else {
@@ -417,8 +458,12 @@ func (c *srvConn) serveOne() bool {
 	w.keep = ex.info.keepAlive
 	w.head = req.Method == http.MethodHead
 	w.length = -1
+	if b.expect {
+		w.canContinue.Store(true)
+	}
 
 	if !c.call(w, req) {
+		b.release(false, 0) // nothing may read the connection once it closes
 		return false
 	}
 	if c.hijacked {
@@ -463,10 +508,15 @@ func (c *srvConn) reject(re *reqError) {
 }
 
 // writeContinue sends "100 Continue" unless the response has begun.
+// It runs on the goroutine reading the body, which may not be the
+// handler's.
 func (c *srvConn) writeContinue(w *response) error {
-	if w.committed || w.failed {
+	w.contMu.Lock()
+	defer w.contMu.Unlock()
+	if !w.canContinue.Load() {
 		return nil
 	}
+	w.canContinue.Store(false)
 	if _, err := c.bw.WriteString("HTTP/1.1 100 Continue\r\n\r\n"); err != nil {
 		return err
 	}

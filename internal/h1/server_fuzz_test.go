@@ -133,26 +133,36 @@ func viewOf(r *http.Request) fuzzView {
 	return v
 }
 
+// skipEmptyLines drops the empty lines a server skips before a request
+// line.
+func skipEmptyLines(data []byte) []byte {
+	for {
+		switch {
+		case bytes.HasPrefix(data, []byte("\r\n")):
+			data = data[2:]
+		case bytes.HasPrefix(data, []byte("\n")):
+			data = data[1:]
+		default:
+			return data
+		}
+	}
+}
+
 // diffReference compares the first request a handler saw on a connection
 // with what http.ReadRequest parses from the same bytes; the server may
 // refuse more than net/http, but what it accepts it must read the same.
 func diffReference(got fuzzView, data []byte) string {
-	for {
-		switch {
-		case bytes.HasPrefix(data, []byte("\r\n")):
-			data = data[2:] // empty lines before a request line are skipped
-			continue
-		case bytes.HasPrefix(data, []byte("\n")):
-			data = data[1:]
-			continue
-		}
-		break
-	}
-	ref, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(data)))
+	ref, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(skipEmptyLines(data))))
 	if err != nil {
 		return fmt.Sprintf("the handler was called, but http.ReadRequest fails: %v", err)
 	}
-	want := viewOf(ref)
+	return diffViews(got, viewOf(ref))
+}
+
+// diffViews describes how the view of a request the handler saw differs
+// from net/http's, or returns "".
+func diffViews(got, want fuzzView) string {
+	got.Header, want.Header = got.Header.Clone(), want.Header.Clone()
 	delete(want.Header, "Host")   // the server moves it to Host
 	delete(got.Header, "Trailer") // net/http moves it to Trailer's keys when chunked
 	delete(want.Header, "Trailer")

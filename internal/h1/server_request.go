@@ -68,6 +68,32 @@ func readLines(br *bufio.Reader, dst []byte, max int, skipEmpty bool) ([]byte, e
 	}
 }
 
+// readCRLFLines is readLines for a request's trailer section, without
+// skipping: every line must end in CRLF, as net/http's server requires of
+// the line that ends it, so that the server never ends a request body
+// where net/http would not.
+func readCRLFLines(br *bufio.Reader, max int) ([]byte, error) {
+	var dst []byte
+	for n := 0; ; {
+		line, err := br.ReadSlice('\n')
+		n += len(line)
+		switch {
+		case n > max || err == bufio.ErrBufferFull:
+			return dst, errHeadTooLarge
+		case err != nil:
+			return dst, err
+		case len(line) < 2 || line[len(line)-2] != '\r':
+			return dst, errBareLFTrailer
+		case len(line) == 2:
+			return dst, nil
+		}
+		dst = append(dst, line[:len(line)-2]...)
+		dst = append(dst, '\n')
+	}
+}
+
+var errBareLFTrailer = errors.New("h1: request trailer line not ending in CRLF")
+
 // readRequest reads and checks one request head from c. The request it
 // returns has no context and no body yet; info holds what the server
 // needs to frame the body and the response.

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apigate-go/apigate/internal/field"
@@ -40,6 +42,22 @@ type response struct {
 	noBody    bool // the status allows no body
 	keep      bool // the connection can be reused after this response
 	failed    bool // a write to the client failed
+
+	// A body read on another goroutine may send "100 Continue" while the
+	// handler writes: contMu orders the two, and canContinue is cleared
+	// (under contMu) once the response has begun.
+	contMu      sync.Mutex
+	canContinue atomic.Bool
+}
+
+// endContinue stops body reads from sending "100 Continue": the response
+// is about to begin.
+func (w *response) endContinue() {
+	if w.canContinue.Load() {
+		w.contMu.Lock()
+		w.canContinue.Store(false)
+		w.contMu.Unlock()
+	}
 }
 
 var errHijacked = http.ErrHijacked
@@ -84,6 +102,10 @@ func (w *response) WriteHeader(code int) {
 func (w *response) writeInformational(code int) {
 	if w.req.ProtoMinor == 0 || w.failed {
 		return
+	}
+	if w.canContinue.Load() {
+		w.contMu.Lock() // a body read may be sending "100 Continue"
+		defer w.contMu.Unlock()
 	}
 	bw := w.c.bw
 	writeStatus(bw, code)
@@ -162,6 +184,7 @@ var errClientGone = errors.New("h1: connection to the client failed")
 // is whole; next is the body about to be written, if any (for sniffing
 // the Content-Type).
 func (w *response) commit(final bool, next []byte) error {
+	w.endContinue()
 	w.committed = true
 	c := w.c
 	h := c.resHdr
@@ -232,7 +255,10 @@ func (w *response) commit(final bool, next []byte) error {
 }
 
 // finish completes the response after the handler returned and reports
-// whether the connection can carry another request.
+// whether the connection can carry another request. The response goes
+// out before the server takes the request body back (see
+// [reqBody.release]): a goroutine the handler left reading it may be
+// waiting for the client, and the client for the response.
 func (w *response) finish() bool {
 	w.ctx.cancel()
 	if !w.wroteHead {
@@ -251,12 +277,10 @@ func (w *response) finish() bool {
 	if w.length >= 0 && w.written < w.length && !w.head {
 		w.keep = false // the body is short: only a close can tell
 	}
-	if w.keep && !w.body.drain() {
-		w.keep = false
-	}
 	if !w.failed {
 		w.check(bw.Flush())
 	}
+	w.keep = w.body.release(w.keep && !w.failed, w.c.srv.drainWait)
 	if !w.keep && !w.failed && !w.body.eof {
 		w.c.closeWriteAndWait()
 	}
@@ -299,6 +323,8 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err := c.bw.Flush(); err != nil {
 		return nil, nil, err
 	}
+	w.endContinue()
+	w.body.state.Store(reqBodyReleased) // the body must not be used after Hijack
 	c.hijacked = true
 	c.state.Store(stateClosed)
 	c.srv.forget(c)

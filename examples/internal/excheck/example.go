@@ -107,14 +107,21 @@ func (e Example) logLen() int {
 }
 
 // Main is an example's main function: it parses the command line, with
-// the flags -addr (the listen address, default 127.0.0.1:8080) and -check
-// (send the example requests, verify the answers, and exit) besides any
-// the example defined before calling it, then calls run and exits with the
-// error run returns, if any.
+// the flags -addr (the listen address, default 127.0.0.1:8080, or a free
+// loopback port with -check) and -check (send the example requests,
+// verify the answers, and exit) besides any the example defined before
+// calling it, then calls run and exits with the error run returns, if
+// any: 0 after a clean Ctrl-C.
 func Main(run func(addr string, check bool) error) {
-	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	addr := flag.String("addr", "", "listen address (default 127.0.0.1:8080; a free port on 127.0.0.1 with -check)")
 	check := flag.Bool("check", false, "send the example requests, verify the answers, and exit")
 	flag.Parse()
+	if *addr == "" {
+		*addr = "127.0.0.1:8080"
+		if *check {
+			*addr = "127.0.0.1:0" // never collide with a running example
+		}
+	}
 	if err := run(*addr, *check); err != nil {
 		log.Fatal(err)
 	}

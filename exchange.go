@@ -1,0 +1,188 @@
+package apigate
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/apigate-go/apigate/balancer"
+	"github.com/apigate-go/apigate/observe"
+	"github.com/julienschmidt/httprouter"
+)
+
+// An exchange is one request's trip to an upstream and back, in four
+// steps, each in its own function and file:
+//
+//   - prepare (outbound.go) builds the outbound request: path, headers,
+//     body, the route's deadline, the candidates;
+//   - run (this file) is the attempt loop: pick a backend, send, and on
+//     failure decide whether to try another;
+//   - deliver (respond.go) writes the upstream response, or hands a 101 to
+//     switchProtocols (upgrade.go);
+//   - failure (failure.go) maps a transport failure to the client's error.
+//
+// The upstream client is behind [engine] (engine.go): the exchange never
+// asks which one it is.
+//
+// Where features plug in:
+//
+//   - a gate before anything goes upstream (load shedding, rate limits)
+//     belongs in forward, before prepare: it answers with an *Error and
+//     the exchange never starts;
+//   - per-attempt policy (retries with a per-try timeout and a budget,
+//     outlier ejection on 5xx answers, circuit breakers) belongs in run:
+//     attempt returns the response head before anything is written, so a
+//     5xx can be closed and retried like a dial error is today, and the
+//     per-try deadline is the outbound one;
+//   - a response hook (After hooks that edit the status or headers, or
+//     replace the response) belongs in deliver, between the head arriving
+//     and respond copying it: res is still the upstream's, nothing has been
+//     sent to the client.
+type exchange struct {
+	rt     *route
+	w      http.ResponseWriter
+	r      *http.Request
+	c      *Ctx // what hooks and maps changed; nil for passthrough routes
+	o      *outbound
+	upType string // the allowed upgrade protocol, "" for none
+	// The upstream path: escaped (up), and decoded with the escaped form
+	// in raw when they differ.
+	up, decoded, raw string
+	rawQuery         string
+	cands            []balancer.Backend
+	key              string    // affinity key
+	deadline         time.Time // the route's timeout from now, zero for none
+	streamed         bool      // the client's body is streamed through o.body
+}
+
+// serve is the route's httprouter handle.
+func (rt *route) serve(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	if rt.gw.obs != nil {
+		rt.gw.emit(r, rt, observe.Event{Kind: observe.RequestStarted, Backend: -1})
+	}
+	if rt.pipe == nil {
+		rt.forward(w, r, ps, nil)
+		return
+	}
+	rt.pipe.run(w, r, ps)
+}
+
+// forward sends the request to a backend and streams the response back.
+// c carries what hooks and maps changed; nil for passthrough routes.
+func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.Params, c *Ctx) {
+	x := exchange{rt: rt, w: w, r: r, c: c}
+	defer x.end()
+	if e := x.prepare(ps); e != nil {
+		rt.gw.fail(w, r, rt, e)
+		return
+	}
+	x.run()
+}
+
+// end releases what the exchange holds.
+func (x *exchange) end() {
+	if x.o == nil {
+		return
+	}
+	if x.streamed {
+		x.o.body.disarm()
+	}
+	x.rt.gw.eng.release(x.o)
+	x.o = nil
+}
+
+// run is the attempt loop: it picks a backend among the candidates and
+// sends the request, again elsewhere when the failure allows it.
+func (x *exchange) run() {
+	rt, g := x.rt, x.rt.gw
+	for attempt := 0; ; attempt++ {
+		i := rt.bal.Pick(x.cands, x.key)
+		if i < 0 || i >= len(x.cands) {
+			g.fail(x.w, x.r, rt, &Error{Status: http.StatusServiceUnavailable, Code: CodeNoBackend, Message: "no backend available"})
+			return
+		}
+		b := x.cands[i]
+		res, lat, err := x.attempt(b)
+		if err == nil {
+			x.succeeded(b, res, lat)
+			return
+		}
+		if rt.tracker != nil {
+			rt.tracker.Done(b.Index, balancer.Result{Latency: lat, Err: err})
+		}
+		e, retry := x.failure(b, attempt, err)
+		if retry {
+			x.cands = without(x.cands, b.Index)
+			x.o.rewind(x.c)
+			continue
+		}
+		x.failed(b, e, lat)
+		return
+	}
+}
+
+// failed reports the exchange's failure on backend b and answers the
+// client with e, unless the client is gone.
+func (x *exchange) failed(b balancer.Backend, e *Error, lat time.Duration) {
+	g := x.rt.gw
+	if g.obs != nil {
+		g.emit(x.r, x.rt, observe.Event{Kind: observe.UpstreamFailed, Backend: b.Index, Addr: b.Addr, Status: e.Status, Code: e.Code, Latency: lat, Err: e.Err})
+	}
+	if e.Status == StatusClientClosedRequest {
+		return
+	}
+	if x.streamed && x.o.body.expired.Load() {
+		// The client's connection is left with a read deadline in the
+		// past: it cannot carry another request.
+		x.w.Header().Set("Connection", "close")
+	}
+	g.renderer(x.w, x.r, e)
+}
+
+// succeeded records that backend b answered and delivers its response.
+func (x *exchange) succeeded(b balancer.Backend, res *http.Response, lat time.Duration) {
+	rt, g := x.rt, x.rt.gw
+	rt.svc.health.success(b.Index)
+	if rt.tracker != nil {
+		// Done also when delivering aborts the handler.
+		defer rt.tracker.Done(b.Index, balancer.Result{Status: res.StatusCode, Latency: lat})
+	}
+	if g.obs != nil {
+		g.emit(x.r, rt, observe.Event{Kind: observe.UpstreamSucceeded, Backend: b.Index, Addr: b.Addr, Status: res.StatusCode, Latency: lat})
+	}
+	x.deliver(res)
+}
+
+// attempt sends the outbound request to backend b and returns the
+// response head, or the failure, with the latency of either.
+func (x *exchange) attempt(b balancer.Backend) (*http.Response, time.Duration, error) {
+	rt, g := x.rt, x.rt.gw
+	x.target(&rt.svc.backends[b.Index])
+	if g.obs != nil {
+		g.emit(x.r, rt, observe.Event{Kind: observe.BackendSelected, Backend: b.Index, Addr: b.Addr})
+	}
+	var start time.Time
+	if rt.tracker != nil || g.obs != nil {
+		start = time.Now()
+	}
+	if rt.tracker != nil {
+		rt.tracker.Start(b.Index)
+	}
+	x.o.info.begin(x.w)
+	res, err := g.eng.roundTrip(x.o, x.deadline)
+	x.o.info.end()
+	var lat time.Duration
+	if !start.IsZero() {
+		lat = time.Since(start)
+	}
+	return res, lat, err
+}
+
+// deliver writes the upstream response to the client: a 101 completes an
+// upgrade, anything else is streamed.
+func (x *exchange) deliver(res *http.Response) {
+	if res.StatusCode == http.StatusSwitchingProtocols {
+		x.rt.gw.switchProtocols(x.w, x.r, x.upType, res)
+		return
+	}
+	x.rt.gw.respond(x.w, x.r, res)
+}

@@ -1,0 +1,176 @@
+package apigate
+
+import (
+	"context"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
+	"strings"
+	"sync"
+
+	"github.com/apigate-go/apigate/internal/hop"
+)
+
+// respond streams an upstream response to the client.
+func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, res *http.Response) {
+	defer res.Body.Close()
+	hop.Remove(res.Header)
+	dst := w.Header()
+	copyResponseHeader(dst, res.Header)
+	announced := len(res.Trailer)
+	if n := announced; n > 0 {
+		keys := make([]string, 0, n)
+		for k := range res.Trailer {
+			keys = append(keys, k)
+		}
+		dst["Trailer"] = []string{strings.Join(keys, ", ")}
+	}
+	w.WriteHeader(res.StatusCode)
+
+	var rc *http.ResponseController
+	if res.ContentLength == -1 || isEventStream(res.Header) {
+		rc = http.NewResponseController(w)
+		rc.Flush()
+	}
+	if readErr := g.copyBody(w, res.Body, rc); readErr != nil && r.Context().Err() == nil {
+		// The upstream broke mid-body: abort the client connection so it
+		// sees a cut stream, not a clean end.
+		panic(http.ErrAbortHandler)
+	}
+	// Trailers announced before the body are set as they are; any that
+	// arrived unannounced go out with the TrailerPrefix.
+	if len(res.Trailer) == announced {
+		for k, vv := range res.Trailer {
+			dst[k] = vv
+		}
+		return
+	}
+	for k, vv := range res.Trailer {
+		dst[http.TrailerPrefix+k] = vv
+	}
+}
+
+// copyResponseHeader copies the upstream's response header into dst,
+// which may already hold headers set by middleware. The upstream wins: a
+// field it sends replaces the middleware's value rather than adding to it
+// (two Cache-Control or Content-Type values would contradict each other).
+// Set-Cookie is the exception, since each value is a cookie of its own:
+// the upstream's are added after the middleware's. Fields the upstream
+// does not send are left as the middleware set them.
+func copyResponseHeader(dst, src http.Header) {
+	for k, vv := range src {
+		if k == "Set-Cookie" {
+			if old, ok := dst[k]; ok {
+				vv = append(old[:len(old):len(old)], vv...)
+			}
+		}
+		dst[k] = vv
+	}
+}
+
+// copyBody copies src to w with a pooled buffer, flushing after each write
+// when rc is set. It returns the read error, if any; a failed write means
+// the client is gone and ends the copy quietly.
+func (g *Gateway) copyBody(w io.Writer, src io.Reader, rc *http.ResponseController) error {
+	bp := g.bufPool.Get().(*[]byte)
+	defer g.bufPool.Put(bp)
+	buf := *bp
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return nil
+			}
+			if rc != nil {
+				if rc.Flush() != nil {
+					return nil
+				}
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func isEventStream(h http.Header) bool {
+	ct := h.Get("Content-Type")
+	return len(ct) >= 17 && strings.EqualFold(ct[:17], "text/event-stream")
+}
+
+// informational forwards the upstream's 1xx responses (103 Early Hints,
+// 102 Processing) to the client while the exchange waits for the final
+// one. The upstream client reports them through the request context's
+// [httptrace.ClientTrace]; the trace and its callback are made once per
+// outbound state, so with a pooled one they cost nothing per request.
+type informational struct {
+	ct httptrace.ClientTrace
+	fn func(int, textproto.MIMEHeader) error // ct's Got1xxResponse, kept
+	on bool                                  // ct is in the exchange's context
+
+	mu sync.Mutex
+	w  http.ResponseWriter // nil outside roundTrip
+}
+
+// trace returns ctx with the trace that forwards 1xx responses.
+func (in *informational) trace(ctx context.Context) context.Context {
+	if in.fn == nil {
+		in.fn = in.got1xx
+	}
+	// Set each time: WithClientTrace composes any trace already in ctx
+	// into ours.
+	in.ct = httptrace.ClientTrace{Got1xxResponse: in.fn}
+	in.on = true
+	return httptrace.WithClientTrace(ctx, &in.ct)
+}
+
+// begin lets 1xx responses through to w until end.
+func (in *informational) begin(w http.ResponseWriter) {
+	if in.on {
+		in.mu.Lock()
+		in.w = w
+		in.mu.Unlock()
+	}
+}
+
+// end stops forwarding 1xx responses: the upstream client may still call
+// back after the exchange has moved on (to write an error, say).
+func (in *informational) end() {
+	if in.on {
+		in.mu.Lock()
+		in.w = nil
+		in.mu.Unlock()
+	}
+}
+
+// got1xx writes a 1xx response with the upstream's fields only (less the
+// hop-by-hop ones), leaving the final response's header as it was.
+// 100 Continue is not forwarded: it answers the upstream's own
+// Expect: 100-continue handshake, which the client has with the gateway's
+// server.
+func (in *informational) got1xx(code int, h textproto.MIMEHeader) error {
+	if code == http.StatusContinue {
+		return nil
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.w == nil {
+		return nil
+	}
+	dst := in.w.Header()
+	saved := maps.Clone(dst)
+	clear(dst)
+	for k, vv := range h {
+		dst[k] = vv
+	}
+	hop.Remove(dst)
+	in.w.WriteHeader(code)
+	clear(dst)
+	maps.Copy(dst, saved)
+	return nil
+}
