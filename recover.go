@@ -1,6 +1,7 @@
 package apigate
 
 import (
+	"errors"
 	"net/http"
 	"runtime/debug"
 
@@ -30,27 +31,69 @@ func WithoutRecover() Option {
 	return optionFunc(func(c *config) { c.noRecover = true })
 }
 
-// recovered handles a panic value p recovered while serving r on route rt
-// (nil for requests that matched no route). wrote reports whether the
-// response had started; id is the request's ID. It re-panics
-// http.ErrAbortHandler, and panics with it after reporting when the
-// response had started.
-func (g *Gateway) recovered(w http.ResponseWriter, r *http.Request, rt *route, p any, wrote bool, id string) {
+// finish ends the request: it recovers a panic (unless recovery is off)
+// and emits RequestEnded. It must be deferred by the handler that called
+// start, which sets x.done when it returns normally.
+func (x *exchange) finish() {
+	g := x.g
+	if !x.done && g.recover {
+		if p := recover(); p != nil {
+			x.recovered(p)
+			x.done = true
+		}
+	}
+	if g.obs == nil {
+		return
+	}
+	ev := observe.Event{Kind: observe.RequestEnded, Backend: -1, Status: x.status}
+	if !x.done {
+		// A panic goes on up: http.ErrAbortHandler after the upstream broke
+		// mid-body, or any panic with recovery off.
+		ev.Err = errResponseCut
+	}
+	x.emit(ev)
+}
+
+// errResponseCut is the Err of a RequestEnded event whose response was
+// aborted.
+var errResponseCut = errors.New("apigate: response cut")
+
+// recovered handles a panic value p recovered while serving the request.
+// It re-panics http.ErrAbortHandler, and panics with it after reporting
+// when the response had started; otherwise it answers 500.
+func (x *exchange) recovered(p any) {
 	if p == http.ErrAbortHandler {
+		x.reportCut()
 		panic(p)
 	}
+	g := x.g
 	pe := &observe.PanicError{Value: p, Stack: debug.Stack()}
-	status := 0
-	if !wrote {
-		status = http.StatusInternalServerError
-	}
+	wrote := x.status != 0
 	if g.obs != nil {
-		g.emit(r, rt, observe.Event{Kind: observe.PanicRecovered, Backend: -1, Status: status, Err: pe, RequestID: id})
+		status := http.StatusInternalServerError
+		if wrote {
+			status = 0
+		}
+		x.emit(observe.Event{Kind: observe.PanicRecovered, Backend: -1, Status: status, Err: pe})
 	}
 	if wrote {
+		x.reportCut()
 		panic(http.ErrAbortHandler)
 	}
-	g.renderSafely(w, r, &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error", Err: pe})
+	e := &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error", Err: pe}
+	if g.obs != nil && !x.terminal {
+		x.emit(observe.Event{Kind: observe.PipelineFailed, Backend: -1, Status: e.Status, Code: e.Code, Err: pe})
+	}
+	x.status = e.Status
+	g.renderSafely(x.w, x.r, e)
+}
+
+// reportCut emits RequestEnded for a response about to be aborted.
+func (x *exchange) reportCut() {
+	if x.g.obs != nil {
+		x.emit(observe.Event{Kind: observe.RequestEnded, Backend: -1, Status: x.status, Err: errResponseCut})
+	}
+	x.done = true // finish must not report it again
 }
 
 // renderSafely renders e; should the renderer itself panic, it writes a

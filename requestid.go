@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"net/http"
 	"net/textproto"
 	"sync/atomic"
@@ -160,3 +161,45 @@ func validRequestID(s string) bool {
 // RequestID returns the request's ID (see [WithRequestIDHeader]), "" when
 // request IDs are off.
 func (c *Ctx) RequestID() string { return c.reqID }
+
+// start begins the request's observed life: it picks the request ID and
+// sets it on the response, lets a tracer give the request its context,
+// and emits RequestStarted.
+func (x *exchange) start() {
+	g := x.g
+	if ids := g.ids; ids != nil {
+		x.id, x.idVals = ids.pick(x.r, len(g.trusted) > 0 && g.isTrustedPeer(x.r))
+		if x.idVals == nil {
+			x.idVals = x.r.Header[ids.header]
+		}
+		x.w.Header()[ids.header] = x.idVals
+	}
+	if g.obs == nil {
+		return
+	}
+	ev := observe.Event{Kind: observe.RequestStarted, Backend: -1}
+	if g.tracer != nil {
+		ev.Request, ev.Method, ev.RequestID = x.r, x.r.Method, x.id
+		if x.rt != nil {
+			ev.Service, ev.Route = x.rt.svc.name, x.rt.pattern
+		}
+		if ctx := g.tracer.StartRequest(x.r.Context(), ev); ctx != x.r.Context() {
+			x.r = x.r.WithContext(ctx)
+		}
+	}
+	x.emit(ev)
+}
+
+// tagOutbound sets the request ID on the outbound headers h, replacing
+// any the client sent.
+func (x *exchange) tagOutbound(h http.Header) {
+	if x.idVals != nil {
+		h[x.g.ids.header] = x.idVals
+	}
+}
+
+// isTrustedPeer reports whether r comes from a trusted proxy.
+func (g *Gateway) isTrustedPeer(r *http.Request) bool {
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	return err == nil && g.isTrusted(ip)
+}

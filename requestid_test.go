@@ -1,6 +1,7 @@
 package apigate
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -138,6 +139,44 @@ func TestWithRequestIDHeaderRejectsBadNames(t *testing.T) {
 	_, err := New(Mount(Service("/api", GET("/x")), "http://127.0.0.1:1"), WithRequestIDHeader("Bad Header"))
 	if err == nil || !strings.Contains(err.Error(), "WithRequestIDHeader") {
 		t.Errorf("New with header name %q: err = %v, want an error naming WithRequestIDHeader", "Bad Header", err)
+	}
+}
+
+// TestRequestIDAllocs pins what request IDs cost a passthrough request:
+// one allocation for a new ID (the ID and its header value together),
+// none for an ID taken from a trusted proxy. An in-memory upstream keeps
+// the count to the gateway's own.
+func TestRequestIDAllocs(t *testing.T) {
+	var seen string // RoundTrip runs on the caller's goroutine
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		seen = r.Header.Get("X-Request-Id")
+		h := http.Header{"Content-Type": {"text/plain"}}
+		return &http.Response{StatusCode: 200, Header: h, Body: http.NoBody}, nil
+	})
+	svc := Service("/api", GET("/items/:id"))
+	gateway := func(opts ...Option) *Gateway {
+		return MustNew(append([]Option{Mount(svc, "http://192.0.2.1"), WithRoundTripper(rt)}, opts...)...)
+	}
+	allocs := func(g *Gateway, req *http.Request) float64 {
+		return testing.AllocsPerRun(1000, func() { g.ServeHTTP(httptest.NewRecorder(), req) })
+	}
+	plain := httptest.NewRequest("GET", "/api/items/7", nil)
+	base := allocs(gateway(WithRequestIDHeader("")), plain)
+	if got := allocs(gateway(), plain) - base; got != 1 {
+		t.Errorf("a new request ID costs %v allocations (%v without), want 1", got, base)
+	}
+	if len(seen) != 33 {
+		t.Errorf("upstream saw X-Request-Id %q, want a new ID", seen)
+	}
+	tagged := httptest.NewRequest("GET", "/api/items/7", nil) // from 192.0.2.1
+	tagged.Header.Set("X-Request-Id", "from-proxy")
+	trust := WithTrustedProxies("192.0.2.0/24")
+	base = allocs(gateway(trust, WithRequestIDHeader("")), tagged)
+	if got := allocs(gateway(trust), tagged) - base; got != 0 {
+		t.Errorf("a trusted proxy's request ID costs %v allocations (%v without), want 0", got, base)
+	}
+	if seen != "from-proxy" {
+		t.Errorf("upstream saw X-Request-Id %q, want the trusted proxy's", seen)
 	}
 }
 

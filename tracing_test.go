@@ -43,7 +43,7 @@ func TestRequestIDEndToEnd(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			up := newEcho(t)
-			log := &eventLog{}
+			log := &eventLog{withEnded: true}
 			var hookID string
 			hook := Before(func(c *Ctx) error { hookID = c.RequestID(); return nil })
 			opts := append([]Option{Mount(Service("/api", GET("/items/:id", hook)), up.URL), WithObserver(log)}, tt.opts...)
@@ -59,7 +59,7 @@ func TestRequestIDEndToEnd(t *testing.T) {
 					t.Errorf("upstream %q, client %q, hook %q; want the client's header passed through untouched and no ID",
 						upID, res.Header.Get(tt.header), hookID)
 				}
-				for _, e := range log.take() {
+				for _, e := range log.takeEnded(t, 1) {
 					if e.RequestID != "" {
 						t.Errorf("%v event has request ID %q with IDs off", e.Kind, e.RequestID)
 					}
@@ -78,7 +78,7 @@ func TestRequestIDEndToEnd(t *testing.T) {
 			if hookID != upID {
 				t.Errorf("c.RequestID() = %q, want %q", hookID, upID)
 			}
-			events := log.take()
+			events := log.takeEnded(t, 1)
 			if len(events) < 4 {
 				t.Fatalf("got %d events, want started, selected, succeeded, ended", len(events))
 			}
@@ -99,7 +99,7 @@ func TestRequestIDOnGatewayResponses(t *testing.T) {
 		w.Header().Set("X-Request-Id", "upstream-made-this")
 	}))
 	closed := closedURL(t)
-	log := &eventLog{}
+	log := &eventLog{withEnded: true}
 	_, gw := serveGateway(t,
 		Mount(Service("/own", GET("/x")), own),
 		Mount(Service("/down", GET("/x")), closed),
@@ -118,7 +118,7 @@ func TestRequestIDOnGatewayResponses(t *testing.T) {
 			t.Errorf("%s: X-Request-Id %q, want one gateway ID", tc.path, got)
 			continue
 		}
-		for _, e := range log.take() {
+		for _, e := range log.takeEnded(t, 1) {
 			if e.RequestID != got[0] {
 				t.Errorf("%s: %v event ID %q, want %q", tc.path, e.Kind, e.RequestID, got[0])
 			}
@@ -141,7 +141,7 @@ func closedURL(t *testing.T) string {
 // a plain request, RequestEnded last with the status sent.
 func TestEventSequence(t *testing.T) {
 	up := newEcho(t)
-	log := &eventLog{}
+	log := &eventLog{withEnded: true}
 	_, gw := serveGateway(t, Mount(Service("/api", GET("/x")), closedURL(t), up.URL), WithObserver(log))
 	res, _ := get(t, gw.URL+"/api/x")
 	if res.StatusCode != 200 {
@@ -149,7 +149,7 @@ func TestEventSequence(t *testing.T) {
 	}
 	var kinds []string
 	var last observe.Event
-	for _, e := range log.take() {
+	for _, e := range log.takeEnded(t, 1) {
 		kinds = append(kinds, e.Kind.String())
 		last = e
 	}
@@ -187,7 +187,7 @@ func (panicTransport) RoundTrip(*http.Request) (*http.Response, error) {
 
 func TestRecoverAnswers500BeforeTheResponse(t *testing.T) {
 	up := newEcho(t)
-	log := &eventLog{}
+	log := &eventLog{withEnded: true}
 	hook := Before(func(c *Ctx) error {
 		switch c.Param("id") {
 		case "panic":
@@ -206,7 +206,7 @@ func TestRecoverAnswers500BeforeTheResponse(t *testing.T) {
 	}
 	var pe *observe.PanicError
 	var kinds []string
-	for _, e := range log.take() {
+	for _, e := range log.takeEnded(t, 1) {
 		kinds = append(kinds, e.Kind.String())
 		if e.Kind == observe.PanicRecovered {
 			if !errors.As(e.Err, &pe) || e.Status != 500 || e.RequestID == "" || e.Route != "/api/items/:id" {
@@ -217,21 +217,21 @@ func TestRecoverAnswers500BeforeTheResponse(t *testing.T) {
 	if pe == nil || pe.Value != "hook bug" || !bytes.Contains(pe.Stack, []byte("tracing_test.go")) {
 		t.Fatalf("events %v: no panic event with the value and a stack through the hook", kinds)
 	}
-	if got := strings.Join(kinds, " "); got != "request_started panic_recovered request_ended" {
-		t.Errorf("events = %s, want request_started panic_recovered request_ended", got)
+	if got, want := strings.Join(kinds, " "), "request_started panic_recovered pipeline_failed request_ended"; got != want {
+		t.Errorf("events = %s, want %s (the panic, then the terminal event it took the place of)", got, want)
 	}
 	// The connection survived: the next request works.
 	if res, _ := get(t, gw.URL+"/api/items/1"); res.StatusCode != 200 {
 		t.Errorf("after a recovered panic: status %d, want 200", res.StatusCode)
 	}
-	log.take()
+	log.takeEnded(t, 1)
 
 	// http.ErrAbortHandler still aborts, unreported.
 	_, err := http.Get(gw.URL + "/api/items/abort")
 	if err == nil {
 		t.Error("ErrAbortHandler: got a response, want the connection aborted")
 	}
-	for _, e := range log.take() {
+	for _, e := range log.takeEnded(t, 1) {
 		if e.Kind == observe.PanicRecovered {
 			t.Errorf("ErrAbortHandler reported as a panic: %+v", e)
 		}
@@ -242,7 +242,7 @@ func TestRecoverAnswers500BeforeTheResponse(t *testing.T) {
 }
 
 func TestRecoverCutsAStartedResponse(t *testing.T) {
-	log := &eventLog{}
+	log := &eventLog{withEnded: true}
 	_, gw := serveGateway(t, Mount(Service("/api", GET("/x")), "http://192.0.2.1"),
 		WithRoundTripper(panicTransport{}), WithObserver(log))
 	res, err := http.Get(gw.URL + "/api/x")
@@ -255,7 +255,7 @@ func TestRecoverCutsAStartedResponse(t *testing.T) {
 		t.Errorf("read %q cleanly, want the response cut", b)
 	}
 	var got *observe.Event
-	for _, e := range log.take() {
+	for _, e := range log.takeEnded(t, 1) {
 		if e.Kind == observe.PanicRecovered {
 			got = &e
 		}
@@ -265,12 +265,40 @@ func TestRecoverCutsAStartedResponse(t *testing.T) {
 	}
 }
 
-func TestRendererPanicFallsBackToText(t *testing.T) {
+// TestRendererPanicCutsTheResponse: a renderer that panics may have
+// written part of the response, so the gateway cuts it and reports.
+func TestRendererPanicCutsTheResponse(t *testing.T) {
 	renderer := func(w http.ResponseWriter, r *http.Request, e *Error) { panic("renderer bug") }
-	_, gw := serveGateway(t, Mount(Service("/api", GET("/x")), "http://192.0.2.1"), WithErrorRenderer(renderer))
-	res, body := get(t, gw.URL+"/nope")
-	if res.StatusCode != 500 || !strings.HasPrefix(body, "internal:") {
-		t.Errorf("panicking renderer: %d %q, want a plain-text 500", res.StatusCode, body)
+	log := &eventLog{withEnded: true}
+	_, gw := serveGateway(t, Mount(Service("/api", GET("/x")), "http://192.0.2.1"), WithErrorRenderer(renderer), WithObserver(log))
+	if res, err := http.Get(gw.URL + "/nope"); err == nil {
+		res.Body.Close()
+		t.Errorf("panicking renderer: status %d, want the connection cut", res.StatusCode)
+	}
+	var kinds []string
+	for _, e := range log.takeEnded(t, 1) {
+		kinds = append(kinds, e.Kind.String())
+		if e.Kind == observe.PanicRecovered && e.Status != 0 {
+			t.Errorf("panic event status %d, want 0 (the response was cut)", e.Status)
+		}
+		if e.Kind == observe.RequestEnded && e.Err == nil {
+			t.Error("request_ended without an error, want the cut reported")
+		}
+	}
+	if got, want := strings.Join(kinds, " "), "request_started no_route panic_recovered request_ended"; got != want {
+		t.Errorf("events = %s, want %s", got, want)
+	}
+}
+
+// TestRenderSafelyFallsBackToText: when the 500 for a recovered panic
+// cannot be rendered, a plain-text one goes out.
+func TestRenderSafelyFallsBackToText(t *testing.T) {
+	g := MustNew(Mount(Service("/api", GET("/x")), "http://192.0.2.1"),
+		WithErrorRenderer(func(w http.ResponseWriter, r *http.Request, e *Error) { panic("renderer bug") }))
+	w := httptest.NewRecorder()
+	g.renderSafely(w, httptest.NewRequest("GET", "/", nil), &Error{Status: 500, Code: CodeInternal, Message: "internal error"})
+	if w.Code != 500 || !strings.HasPrefix(w.Body.String(), "internal:") {
+		t.Errorf("got %d %q, want a plain-text 500", w.Code, w.Body.String())
 	}
 }
 

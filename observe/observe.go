@@ -36,7 +36,8 @@ type Kind uint8
 // next attempt's BackendSelected; only the last attempt's outcome is
 // terminal. A request that matched no route yields RequestStarted and
 // NoRoute (404 or 405) with empty Service and Route. A panic the gateway
-// recovered adds PanicRecovered before RequestEnded. OPTIONS requests the
+// recovered adds PanicRecovered (and PipelineFailed when it struck before
+// the terminal event) before RequestEnded. OPTIONS requests the
 // gateway answers itself (no OPTIONS route declared) yield no events.
 const (
 	// RequestStarted fires when a request arrives, after routing.
@@ -73,8 +74,9 @@ const (
 	// *[PanicError] with the panic value and the stack. Status is 500 when
 	// the gateway could still answer (code "internal"), 0 when the
 	// response had started and was cut. When the panic struck before the
-	// request's terminal event, PanicRecovered takes its place: a panicking
-	// hook yields RequestStarted, PanicRecovered, RequestEnded.
+	// request's terminal event, a PipelineFailed event (500, code
+	// "internal", Err the same *PanicError) follows it: a panicking hook
+	// yields RequestStarted, PanicRecovered, PipelineFailed, RequestEnded.
 	PanicRecovered
 	// AttemptFailed fires when an upstream attempt failed and the request
 	// is tried again on another backend. It carries what UpstreamFailed

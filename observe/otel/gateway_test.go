@@ -10,10 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/apigate-go/apigate"
@@ -133,7 +135,7 @@ func TestGatewaySpanTreeAndPropagation(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("status = %d, want 200", res.StatusCode)
 	}
-	spans := rec.Ended()
+	spans := waitServerSpan(t, rec)
 	if len(spans) != 2 {
 		t.Fatalf("got %d spans, want 2 (client, server)", len(spans))
 	}
@@ -198,7 +200,7 @@ func TestGatewayRetryIsTwoClientSpans(t *testing.T) {
 	if res := get(t, url+"/api/items/1", nil); res.StatusCode != http.StatusOK {
 		t.Fatalf("status = %d, want 200 after the retry", res.StatusCode)
 	}
-	spans := rec.Ended()
+	spans := waitServerSpan(t, rec)
 	if len(spans) != 3 {
 		t.Fatalf("got %d spans, want 3 (two attempts, the server)", len(spans))
 	}
@@ -257,7 +259,8 @@ func TestGatewayTrustedTraceContext(t *testing.T) {
 			if res.Header.Get("X-Request-Id") != seen.Get("X-Request-Id") || len(res.Header.Values("X-Request-Id")) != 1 {
 				t.Errorf("client got X-Request-Id %q, want exactly the one sent upstream %q", res.Header.Values("X-Request-Id"), seen.Get("X-Request-Id"))
 			}
-			server := rec.Ended()[len(rec.Ended())-1]
+			spans := waitServerSpan(t, rec)
+			server := spans[len(spans)-1]
 			if got := server.Parent().SpanID().String() == "00f067aa0ba902b7"; got != tt.cont {
 				t.Errorf("server span parent %s: the client's span = %v, want %v", server.Parent().SpanID(), got, tt.cont)
 			}
@@ -287,10 +290,7 @@ func TestGatewayServerErrors(t *testing.T) {
 			if res := get(t, url+tt.path, nil); res.StatusCode != tt.wantCode {
 				t.Fatalf("status = %d, want %d", res.StatusCode, tt.wantCode)
 			}
-			spans := rec.Ended()
-			if len(spans) == 0 {
-				t.Fatal("no span ended")
-			}
+			spans := waitServerSpan(t, rec)
 			server := spans[len(spans)-1]
 			if server.SpanKind() != trace.SpanKindServer {
 				t.Fatalf("last span is %v, want the server span", server.SpanKind())
@@ -323,4 +323,19 @@ func splitURL(t *testing.T, u string) (string, int64) {
 		t.Fatal(err)
 	}
 	return host, p
+}
+
+// waitServerSpan waits for the server span to end, which happens when the
+// gateway's handler returns, possibly after the client has its response,
+// and returns the ended spans, the server span last.
+func waitServerSpan(t *testing.T, rec *tracetest.SpanRecorder) []sdktrace.ReadOnlySpan {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		spans := rec.Ended()
+		if n := len(spans); n > 0 && spans[n-1].SpanKind() == trace.SpanKindServer {
+			return spans
+		}
+	}
+	t.Fatalf("no server span ended within 5s (ended: %d)", len(rec.Ended()))
+	return nil
 }

@@ -295,9 +295,16 @@ func (o *Observer) Observe(ctx context.Context, e observe.Event) {
 		if e.Kind == observe.UpstreamFailed {
 			st.status, st.errType = e.Status, e.Code
 		}
-	case observe.PipelineFailed, observe.DispatchFailed:
-		st.status, st.errType = e.Status, e.Code
-		o.recordError(st.server, e.Err)
+	case observe.PipelineFailed, observe.DispatchFailed, observe.NoRoute:
+		st.status = e.Status
+		if st.errType == "" { // a recovered panic keeps its own type
+			st.errType = e.Code
+		}
+		if e.Kind != observe.NoRoute {
+			o.recordError(st.server, e.Err)
+		}
+	case observe.Responded: // a hook's deliberate answer, not an error
+		st.status = e.Status
 	case observe.PanicRecovered:
 		st.errType = "panic"
 		if e.Status != 0 {
