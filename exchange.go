@@ -46,7 +46,7 @@ type exchange struct {
 	rt     *route
 	w      http.ResponseWriter
 	r      *http.Request // carries the tracer's context, if any
-	c      *Ctx // what hooks and maps changed; nil for passthrough routes
+	c      *Ctx          // what hooks and maps changed; nil for passthrough routes
 	o      *outbound
 	upType string // the allowed upgrade protocol, "" for none
 	// The upstream path: escaped (up), and decoded with the escaped form
