@@ -183,9 +183,7 @@ func (x *exchange) start() {
 		if x.rt != nil {
 			ev.Service, ev.Route = x.rt.svc.name, x.rt.pattern
 		}
-		if ctx := g.tracer.StartRequest(x.r.Context(), ev); ctx != x.r.Context() {
-			x.r = x.r.WithContext(ctx)
-		}
+		x.r = x.r.WithContext(g.tracer.StartRequest(x.r.Context(), ev))
 	}
 	x.emit(ev)
 }
