@@ -45,6 +45,7 @@ type route struct {
 	tracker   balancer.Tracker
 	timeout   time.Duration
 	bodyLimit int64
+	limit     *rateLimit // nil: no rate limit
 	pipe      *pipeline
 }
 
@@ -263,6 +264,10 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 	}
 	if len(missing) > 0 {
 		return nil, errors.Join(missing...)
+	}
+
+	if rt.limit, err = g.compileLimit(c, s, rs, params); err != nil {
+		return fail("%v", err)
 	}
 
 	hooks := append(append([]Hook(nil), s.shared.hooks...), rs.shared.hooks...)

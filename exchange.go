@@ -70,6 +70,13 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 	x := exchange{g: rt.gw, rt: rt, w: w, r: r}
 	defer x.finish()
 	x.start()
+	if l := rt.limit; l != nil && !l.late {
+		if e := l.check(w, x.r, ps, nil); e != nil {
+			x.fail(e)
+			x.done = true
+			return
+		}
+	}
 	if rt.pipe == nil {
 		x.forward(ps, nil)
 	} else {
@@ -96,7 +103,7 @@ func (x *exchange) end() {
 		return
 	}
 	if x.streamed {
-		x.o.body.disarm()
+		x.o.body.end()
 	}
 	x.rt.gw.eng.release(x.o)
 	x.o = nil

@@ -71,6 +71,7 @@ type config struct {
 	requestID     string // request ID header; "" with requestIDSet is off
 	requestIDSet  bool
 	noRecover     bool
+	rl            rateLimitConfig
 	errs          []error
 }
 

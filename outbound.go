@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -98,13 +99,13 @@ func (x *exchange) body() {
 		out.Body = nil
 	case out.Body != nil && out.Body != http.NoBody:
 		x.streamed = true
-		b := &clientBody{rc: out.Body}
+		b := &clientBody{rc: out.Body, w: x.w}
 		x.o.body = b
 		if out.ContentLength < 0 {
 			b.limit = x.rt.gw.streamLimit
 		}
 		if !x.deadline.IsZero() {
-			b.arm(x.w, time.Until(x.deadline))
+			b.arm(time.Until(x.deadline))
 		}
 		out.Body = b
 	}
@@ -226,11 +227,20 @@ func (g *Gateway) outHeader(r *http.Request, buf *headerBuf) (http.Header, strin
 // the stream limit, and interrupts a read that blocks past the exchange's
 // deadline (a client stalling its upload would otherwise hold the
 // exchange, and the upstream connection, for as long as it likes).
+//
+// An upstream client may go on reading a request body after its round
+// trip returned (net/http's Transport does, from its write loop). The
+// server reads the next request from the same connection once the
+// handler returns, so [clientBody.end] makes every later read fail and
+// waits for a read in progress before the exchange ends.
 type clientBody struct {
 	rc    io.ReadCloser
-	limit int64 // the most bytes to read, 0 for no limit
-	n     int64 // bytes read so far
+	w     http.ResponseWriter // interrupts a blocked read
+	limit int64               // the most bytes to read, 0 for no limit
 	timer *time.Timer
+	mu    sync.Mutex // held by Read while it reads rc, and by Close
+	n     int64      // bytes read so far; guarded by mu
+	ended bool       // the exchange is over: reads fail; guarded by mu
 	// Set by Read, which may run on another goroutine than the exchange.
 	failed   atomic.Bool // a read failed
 	tooLarge atomic.Bool // the body passed limit
@@ -241,10 +251,10 @@ type clientBody struct {
 // now, unless the body has been read whole by then. Setting a past
 // deadline only when it is due, rather than the deadline itself now,
 // never loosens a read timeout the server set.
-func (b *clientBody) arm(w http.ResponseWriter, d time.Duration) {
+func (b *clientBody) arm(d time.Duration) {
 	b.timer = time.AfterFunc(d, func() {
 		b.expired.Store(true)
-		http.NewResponseController(w).SetReadDeadline(aLongTimeAgo)
+		http.NewResponseController(b.w).SetReadDeadline(aLongTimeAgo)
 	})
 }
 
@@ -260,6 +270,11 @@ func (b *clientBody) disarm() {
 var aLongTimeAgo = time.Unix(1, 0)
 
 func (b *clientBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ended {
+		return 0, errExchangeEnded
+	}
 	n, err := b.rc.Read(p)
 	b.n += int64(n)
 	switch {
@@ -278,7 +293,32 @@ func (b *clientBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Close closes the client's body.
-func (b *clientBody) Close() error { return b.rc.Close() }
+// Close closes the client's body, unless the exchange is over: the
+// server then owns it.
+func (b *clientBody) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ended {
+		return nil
+	}
+	return b.rc.Close()
+}
+
+// end is called when the exchange is over: later reads fail, and a read
+// still in progress (the client stalls its upload while the upstream
+// client's writer waits for it) is interrupted through the connection's
+// read deadline and waited for. The client's connection then cannot carry
+// another request; the server closes it.
+func (b *clientBody) end() {
+	b.disarm()
+	if !b.mu.TryLock() {
+		http.NewResponseController(b.w).SetReadDeadline(aLongTimeAgo)
+		b.mu.Lock()
+	}
+	b.ended = true
+	b.mu.Unlock()
+}
+
+var errExchangeEnded = errors.New("apigate: request body read after the exchange ended")
 
 var errBodyTooLarge = errors.New("apigate: request body larger than the stream limit")

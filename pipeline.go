@@ -3,6 +3,7 @@ package apigate
 import (
 	"github.com/apigate-go/apigate/observe"
 	"github.com/julienschmidt/httprouter"
+	"net/http"
 )
 
 // pipeline is a route's compiled request pipeline: typed inputs, hooks and
@@ -18,7 +19,7 @@ func newPipeline(rt *route, hooks []Hook, spec *inputSpec) (*pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(hooks) == 0 && in == nil {
+	if len(hooks) == 0 && in == nil && (rt.limit == nil || !rt.limit.late) {
 		return nil, nil
 	}
 	return &pipeline{rt: rt, hooks: hooks, in: in}, nil
@@ -35,7 +36,7 @@ func (p *pipeline) run(x *exchange, ps httprouter.Params) {
 	}
 	c.header, c.upgrade = g.outHeader(r, hb)
 	x.tagOutbound(c.header)
-	if err := p.exec(c); err != nil {
+	if err := p.exec(w, c); err != nil {
 		e, resp := asError(err)
 		if resp != nil {
 			if g.obs != nil {
@@ -53,9 +54,9 @@ func (p *pipeline) run(x *exchange, ps httprouter.Params) {
 	g.ctxPool.Put(c)
 }
 
-// exec runs the steps in order: path parameters, hooks, query, body,
-// validation, map.
-func (p *pipeline) exec(c *Ctx) error {
+// exec runs the steps in order: path parameters, hooks, a rate limit keyed
+// by LimitByFunc, query, body, validation, map.
+func (p *pipeline) exec(w http.ResponseWriter, c *Ctx) error {
 	if p.in != nil {
 		if err := p.in.decodePath(c); err != nil {
 			return err
@@ -67,6 +68,11 @@ func (p *pipeline) exec(c *Ctx) error {
 		}
 		if c.hdrErr != nil {
 			return c.hdrErr
+		}
+	}
+	if l := p.rt.limit; l != nil && l.late {
+		if e := l.check(w, c.r, c.ps, c); e != nil {
+			return e
 		}
 	}
 	if p.in != nil {

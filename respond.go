@@ -56,12 +56,14 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, res *http.Resp
 // which may already hold headers set by middleware. The upstream wins: a
 // field it sends replaces the middleware's value rather than adding to it
 // (two Cache-Control or Content-Type values would contradict each other).
-// Set-Cookie is the exception, since each value is a cookie of its own:
-// the upstream's are added after the middleware's. Fields the upstream
-// does not send are left as the middleware set them.
+// Set-Cookie is the exception, since each value is a cookie of its own,
+// and so are RateLimit and RateLimit-Policy, lists whose items name their
+// policy (the gateway's RateLimit and the upstream's both hold): the
+// upstream's are added after the middleware's. Fields the upstream does
+// not send are left as the middleware set them.
 func copyResponseHeader(dst, src http.Header) {
 	for k, vv := range src {
-		if k == "Set-Cookie" {
+		if k == "Set-Cookie" || k == "Ratelimit" || k == "Ratelimit-Policy" {
 			if old, ok := dst[k]; ok {
 				vv = append(old[:len(old):len(old)], vv...)
 			}

@@ -105,6 +105,7 @@ type sharedSpec struct {
 	timeout   time.Duration
 	hasTO     bool
 	needs     []stateNeed
+	limit     *limitSpec // see RateLimit
 }
 
 // SharedOption is an option that works on services and routes alike:
