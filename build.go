@@ -69,6 +69,7 @@ func build(c *config) (*Gateway, error) {
 	if g.renderer == nil {
 		g.renderer = TextErrors
 	}
+	g.configureTracing(c)
 	g.bufPool.New = func() any { b := make([]byte, 32<<10); return &b }
 	g.ctxPool.New = func() any { return new(Ctx) }
 	transport := c.transport
