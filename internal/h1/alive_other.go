@@ -3,8 +3,9 @@
 package h1
 
 // alive reports whether an idle connection still looks usable. Without a
-// non-blocking peek it assumes so.
-func alive(*conn) bool { return true }
+// non-blocking peek it can only check that nothing is left in its read
+// buffer.
+func alive(c *conn) bool { return c.br.Buffered() == 0 }
 
 // probe is unused without a non-blocking peek.
 //

@@ -14,6 +14,10 @@ import (
 type respAlloc struct {
 	res  http.Response
 	body respBody
+	// faulty is set when the response's framing is read as net/http reads
+	// it but is suspect (RFC 9112, section 6.3): its connection is not
+	// reused.
+	faulty bool
 }
 
 // readResponse reads a response head from c for req and frames its body,
@@ -53,6 +57,7 @@ func (c *conn) readResponse(req *http.Request, max int) (*respAlloc, error) {
 	}
 
 	ra := &respAlloc{}
+
 	res := &ra.res
 	res.Status, res.StatusCode = status, code
 	res.Proto, res.ProtoMajor, res.ProtoMinor = proto, major, minor
@@ -64,7 +69,14 @@ func (c *conn) readResponse(req *http.Request, max int) (*respAlloc, error) {
 	}
 
 	length := int64(-2) // until the connection ends
-	if te, ok := h["Transfer-Encoding"]; ok && minor >= 1 {
+	te, hasTE := h["Transfer-Encoding"]
+	if hasTE {
+		// Both Transfer-Encoding and Content-Length, or a Transfer-Encoding
+		// in HTTP/1.0 (which net/http ignores), make the framing suspect.
+		_, hasCL := h["Content-Length"]
+		ra.faulty = hasCL || minor == 0
+	}
+	if hasTE && minor >= 1 {
 		if len(te) != 1 || !strings.EqualFold(te[0], "chunked") {
 			return nil, fmt.Errorf("unsupported transfer encoding %q", clipQuote(strings.Join(te, ", ")))
 		}
