@@ -33,8 +33,8 @@ func alive(c *conn) bool {
 // probe is a connection's liveness check, built once so that each check
 // allocates nothing.
 type probe struct {
-	rc   syscall.RawConn // nil when the connection cannot be peeked
-	dead bool            // the connection failed to give its RawConn
+	rc   syscall.RawConn  // nil when the connection cannot be peeked
+	dead bool             // the connection failed to give its RawConn
 	fn   func(fd uintptr) // peek, as a func value
 	ok   bool
 	buf  [1]byte
