@@ -15,7 +15,7 @@ import (
 )
 
 // rawUpstream is an upstream over raw TCP. The first request on its first
-// connection is answered by a script; every other request, on any
+// connection (or every request) is answered by a script; every other request, on any
 // connection, gets an honest 200 whose body is the request's path. It
 // records which connection each request arrived on.
 type rawUpstream struct {
@@ -29,6 +29,13 @@ type rawUpstream struct {
 // by script, which may read the request's body and reports whether to go
 // on serving the connection honestly.
 func startRawUpstream(t *testing.T, script func(c net.Conn, req *http.Request) bool) *rawUpstream {
+	t.Helper()
+	return startScripted(t, script, false)
+}
+
+// startScripted starts a raw upstream whose script answers the first
+// request, or every request when all is set.
+func startScripted(t *testing.T, script func(c net.Conn, req *http.Request) bool, all bool) *rawUpstream {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -56,14 +63,14 @@ func startRawUpstream(t *testing.T, script func(c net.Conn, req *http.Request) b
 			go func() {
 				defer wg.Done()
 				defer c.Close()
-				u.serve(i, c, script)
+				u.serve(i, c, script, all)
 			}()
 		}
 	}()
 	return u
 }
 
-func (u *rawUpstream) serve(i int, c net.Conn, script func(net.Conn, *http.Request) bool) {
+func (u *rawUpstream) serve(i int, c net.Conn, script func(net.Conn, *http.Request) bool, all bool) {
 	br := bufio.NewReader(c)
 	for j := 0; ; j++ {
 		req, err := http.ReadRequest(br)
@@ -73,7 +80,7 @@ func (u *rawUpstream) serve(i int, c net.Conn, script func(net.Conn, *http.Reque
 		u.mu.Lock()
 		u.seen = append(u.seen, fmt.Sprintf("conn %d: %s %s", i, req.Method, req.URL.Path))
 		u.mu.Unlock()
-		if i == 0 && j == 0 && script != nil {
+		if script != nil && (all || i == 0 && j == 0) {
 			if !script(c, req) {
 				return
 			}
