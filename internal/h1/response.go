@@ -71,20 +71,14 @@ func (c *conn) readResponse(req *http.Request, max int) (*respAlloc, error) {
 	length := int64(-2) // until the connection ends
 	te, hasTE := h["Transfer-Encoding"]
 	if hasTE {
-		// Both Transfer-Encoding and Content-Length, or a Transfer-Encoding
-		// in HTTP/1.0 (which net/http ignores), make the framing suspect.
+		// As net/http does, the field goes, and HTTP/1.0 ignores it; but
+		// with a Content-Length too, or in HTTP/1.0, it makes the framing
+		// suspect.
+		delete(h, "Transfer-Encoding")
 		_, hasCL := h["Content-Length"]
 		ra.faulty = hasCL || minor == 0
 	}
-	if hasTE && minor >= 1 {
-		if len(te) != 1 || !strings.EqualFold(te[0], "chunked") {
-			return nil, fmt.Errorf("unsupported transfer encoding %q", clipQuote(strings.Join(te, ", ")))
-		}
-		delete(h, "Transfer-Encoding")
-		delete(h, "Content-Length")
-		res.TransferEncoding = chunkedList
-		length = -1
-	} else if cl, ok := h["Content-Length"]; ok {
+	if cl, ok := h["Content-Length"]; ok {
 		n, valid := parseLength(cl[0])
 		for _, v := range cl[1:] {
 			valid = valid && v == cl[0]
@@ -92,7 +86,18 @@ func (c *conn) readResponse(req *http.Request, max int) (*respAlloc, error) {
 		if !valid {
 			return nil, fmt.Errorf("invalid Content-Length %q", clipQuote(strings.Join(cl, ", ")))
 		}
+		if len(cl) > 1 {
+			h["Content-Length"] = cl[:1] // repeats of one value, as net/http keeps them
+		}
 		length = n
+	}
+	if hasTE && minor >= 1 {
+		if len(te) != 1 || !strings.EqualFold(te[0], "chunked") {
+			return nil, fmt.Errorf("unsupported transfer encoding %q", clipQuote(strings.Join(te, ", ")))
+		}
+		delete(h, "Content-Length")
+		res.TransferEncoding = chunkedList
+		length = -1
 	}
 	res.ContentLength = length
 	if length < 0 {
