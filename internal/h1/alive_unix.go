@@ -10,9 +10,9 @@ import (
 
 // alive reports whether an idle connection still looks usable: nothing is
 // left in its read buffer and no EOF, error or data is pending on its
-// socket. It does not block. A TLS connection's socket is peeked beneath
-// the TLS layer (any record arriving while idle counts as data), but
-// plaintext the TLS layer decrypted ahead of its reader is not seen.
+// socket. It does not block. On a TLS connection, the TLS layer is asked
+// for what it holds too, and its socket is peeked beneath it (a record
+// arriving while idle counts as data).
 func alive(c *conn) bool {
 	if c.br.Buffered() > 0 {
 		return false
@@ -21,6 +21,9 @@ func alive(c *conn) bool {
 		c.probe = newProbe(c.nc)
 	}
 	p := c.probe
+	if p.layered && !layerEmpty(c) {
+		return false
+	}
 	if p.rc == nil {
 		return !p.dead
 	}
@@ -33,11 +36,12 @@ func alive(c *conn) bool {
 // probe is a connection's liveness check, built once so that each check
 // allocates nothing.
 type probe struct {
-	rc   syscall.RawConn  // nil when the connection cannot be peeked
-	dead bool             // the connection failed to give its RawConn
-	fn   func(fd uintptr) // peek, as a func value
-	ok   bool
-	buf  [1]byte
+	rc      syscall.RawConn  // nil when the connection cannot be peeked
+	layered bool             // a connection over another, such as TLS
+	dead    bool             // the connection failed to give its RawConn
+	fn      func(fd uintptr) // peek, as a func value
+	ok      bool
+	buf     [1]byte
 }
 
 // newProbe returns the probe for nc, or for the connection beneath it
@@ -46,6 +50,7 @@ func newProbe(nc net.Conn) *probe {
 	p := &probe{}
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
+		p.layered = true
 		w, ok := nc.(interface{ NetConn() net.Conn })
 		if !ok {
 			return p

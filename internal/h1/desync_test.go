@@ -2,11 +2,14 @@ package h1
 
 import (
 	"bufio"
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -320,6 +323,78 @@ func TestUpstreamClosesMidBody(t *testing.T) {
 			}
 			wantOwnResponses(t, tr, u)
 			if got, want := u.conns.Load(), int32(2); got != want {
+				t.Errorf("upstream saw %d connections, want %d", got, want)
+			}
+		})
+	}
+}
+
+// TestTrailingBytesNotPooledTLS: over TLS, bytes after a response may
+// wait in the TLS layer (decrypted from the record that ended the
+// response) or on the socket beneath it; either way the connection is
+// not reused.
+func TestTrailingBytesNotPooledTLS(t *testing.T) {
+	large := strings.Repeat("x", 10000) // the record outgrows the read buffer
+	for _, tt := range []struct{ name, reply, want string }{
+		{"after a small response", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + poison, "ok"},
+		{"after a large response", "HTTP/1.1 200 OK\r\nContent-Length: 10000\r\n\r\n" + large + poison, large},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var first atomic.Bool
+			var conns atomic.Int32
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !first.CompareAndSwap(false, true) {
+					io.WriteString(w, r.URL.Path)
+					return
+				}
+				c, brw, err := http.NewResponseController(w).Hijack()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer c.Close()
+				io.WriteString(c, tt.reply) // one write, one record
+				// Then answer honestly, so that reuse reads out of step.
+				for {
+					req, err := http.ReadRequest(brw.Reader)
+					if err != nil {
+						return
+					}
+					fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(req.URL.Path), req.URL.Path)
+				}
+			}))
+			srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+				if s == http.StateNew {
+					conns.Add(1)
+				}
+			}
+			// Whole records: the one that ends the response holds the
+			// bytes after it.
+			srv.TLS = &tls.Config{DynamicRecordSizingDisabled: true}
+			srv.StartTLS()
+			defer srv.Close()
+			cfg := srv.Client().Transport.(*http.Transport).TLSClientConfig
+			tr := New(Options{DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				d := tls.Dialer{Config: cfg}
+				return d.DialContext(ctx, network, addr)
+			}})
+			defer tr.CloseIdleConnections()
+			u := &rawUpstream{url: srv.URL}
+			req, _ := http.NewRequest("GET", u.url+"/first", nil)
+			res, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatalf("first: %v", err)
+			}
+			// Reads as large as the body: the last goes past the read
+			// buffer, straight to the TLS layer.
+			b := make([]byte, len(tt.want)+1)
+			n, err := io.ReadFull(res.Body, b)
+			res.Body.Close()
+			if got := string(b[:n]); got != tt.want || err != io.ErrUnexpectedEOF {
+				t.Errorf("first: got %.40q (%v), want %.40q", got, err, tt.want)
+			}
+			wantOwnResponses(t, tr, u)
+			if got, want := conns.Load(), int32(2); got != want {
 				t.Errorf("upstream saw %d connections, want %d", got, want)
 			}
 		})
