@@ -2,6 +2,7 @@ package h1
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -92,14 +93,30 @@ func (f *framed) Read(p []byte) (int, error) {
 	}
 }
 
-// readTrailer reads the trailer section after the last chunk.
+// readTrailer reads the trailer section after the last chunk. As in
+// net/http, its lines must end in CRLF: a bare LF there is an error, not
+// the section's end, so that where a message ends is never in doubt.
 func (f *framed) readTrailer() error {
-	buf, err := readLines(f.br, nil, f.maxTrailer, false)
-	if err != nil {
-		if err == io.EOF || err == errUnexpectedEOFHead {
-			err = io.ErrUnexpectedEOF
+	var buf []byte
+	n := 0
+	for {
+		line, err := f.br.ReadSlice('\n')
+		if n += len(line); n > f.maxTrailer || err == bufio.ErrBufferFull {
+			return errHeadTooLarge
 		}
-		return err
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		if len(line) < 2 || line[len(line)-2] != '\r' {
+			return errors.New("trailer line ends with bare LF")
+		}
+		if len(line) == 2 {
+			break
+		}
+		buf = append(append(buf, line[:len(line)-2]...), '\n')
 	}
 	if len(buf) == 0 {
 		return nil

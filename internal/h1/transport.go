@@ -105,7 +105,9 @@ func (t *Transport) CloseIdleConnections() {
 // errors.Is with [context.Canceled] or [context.DeadlineExceeded]; dial
 // failures contain a [*net.OpError] with Op "dial". A 101 Switching
 // Protocols response has a Body that is an [io.ReadWriteCloser] over the
-// connection.
+// connection. Other 1xx responses are skipped, after being passed to the
+// Got1xxResponse hook of the [net/http/httptrace.ClientTrace] in req's
+// context, if any.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.RoundTripDeadline(req, time.Time{})
 }
