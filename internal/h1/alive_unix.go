@@ -50,11 +50,13 @@ func newProbe(nc net.Conn) *probe {
 	p := &probe{}
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
-		p.layered = true
+		// Only a connection that names the one beneath it (as TLS does)
+		// is asked for its read-ahead: the ask relies on its deadlines.
 		w, ok := nc.(interface{ NetConn() net.Conn })
 		if !ok {
 			return p
 		}
+		p.layered = true
 		if sc, ok = w.NetConn().(syscall.Conn); !ok {
 			return p
 		}
