@@ -188,7 +188,7 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 		}
 		return res, false, nil
 	}
-	keep := werr == nil && !res.Close && !ra.faulty && !wantsClose(req)
+	keep := werr == nil && !res.Close && !ra.body.faulty && !wantsClose(req)
 	if res.Body == http.NoBody {
 		c.finish(st.stop() && keep)
 		return res, false, nil

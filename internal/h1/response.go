@@ -13,11 +13,7 @@ import (
 // respAlloc is a response and its body, allocated together.
 type respAlloc struct {
 	res  http.Response
-	body respBody
-	// faulty is set when the response's framing is read as net/http reads
-	// it but is suspect (RFC 9112, section 6.3): its connection is not
-	// reused.
-	faulty bool
+	body respBody // its faulty field is set here, for any response
 }
 
 // readResponse reads a response head from c for req and frames its body,
@@ -76,7 +72,7 @@ func (c *conn) readResponse(req *http.Request, max int) (*respAlloc, error) {
 		// suspect.
 		delete(h, "Transfer-Encoding")
 		_, hasCL := h["Content-Length"]
-		ra.faulty = hasCL || minor == 0
+		ra.body.faulty = hasCL || minor == 0
 	}
 	if cl, ok := h["Content-Length"]; ok {
 		n, valid := parseLength(cl[0])
