@@ -99,14 +99,14 @@ func (v respView) normalize(bodiless bool) string {
 // request with method: it skips 1xx responses other than 101 and reads
 // the final one's body to its end. rest is how many bytes follow the
 // response; untilClose reports a body that runs to the connection's end.
-func referenceResponse(method string, data []byte) (v respView, err error, rest int, untilClose bool) {
+func referenceResponse(method string, data []byte) (v respView, rest int, untilClose bool, err error) {
 	r := bytes.NewReader(data)
 	br := bufio.NewReader(r)
 	req := &http.Request{Method: method}
 	var res *http.Response
 	for {
 		if res, err = http.ReadResponse(br, req); err != nil {
-			return v, err, 0, false
+			return v, 0, false, err
 		}
 		if res.StatusCode >= 200 || res.StatusCode == http.StatusSwitchingProtocols {
 			break
@@ -117,7 +117,7 @@ func referenceResponse(method string, data []byte) (v respView, err error, rest 
 	untilClose = res.Body != http.NoBody && res.ContentLength == -1 && res.TransferEncoding == nil
 	b, berr := io.ReadAll(res.Body)
 	v.Body, v.BodyErr, v.Trailer = string(b), berr != nil, res.Trailer
-	return v, nil, br.Buffered() + r.Len(), untilClose
+	return v, br.Buffered() + r.Len(), untilClose, nil
 }
 
 // fresh is the honest answer to every request after the first.
@@ -142,7 +142,7 @@ func FuzzClientResponse(f *testing.F) {
 		if head {
 			method = http.MethodHead
 		}
-		want, wantErr, rest, untilClose := referenceResponse(method, data)
+		want, rest, untilClose, wantErr := referenceResponse(method, data)
 		if wantErr == nil && want.Status == http.StatusSwitchingProtocols {
 			return // the connection is the caller's
 		}
