@@ -3,7 +3,6 @@
 package h1
 
 import (
-	"errors"
 	"net"
 	"syscall"
 )
@@ -71,6 +70,5 @@ func newProbe(nc net.Conn) *probe {
 }
 
 func (p *probe) peek(fd uintptr) {
-	n, _, err := syscall.Recvfrom(int(fd), p.buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-	p.ok = n < 0 && errors.Is(err, syscall.EAGAIN)
+	p.ok = peekEmpty(fd, &p.buf)
 }
