@@ -32,6 +32,9 @@ type Gateway struct {
 	bufPool      sync.Pool
 	ctxPool      sync.Pool
 	fwdPool      sync.Pool // *fwdState, with EngineHTTP1
+
+	preflights *httprouter.Router // CORS routes, for preflights; nil without CORS
+	openapi    openAPIState
 }
 
 // New builds a gateway from options. It reports every configuration
@@ -80,6 +83,9 @@ func routePath(r *http.Request) string {
 // with Allow, or an automatic OPTIONS answer.
 func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 	p := routePath(r)
+	if r.Method == http.MethodOptions && g.preflights != nil && g.servePreflight(w, r, p) {
+		return
+	}
 	if h, ps, _ := g.router.Lookup(r.Method, p); h != nil {
 		h(w, r, ps)
 		return

@@ -60,6 +60,8 @@ type config struct {
 	mw            []func(http.Handler) http.Handler
 	failures      int
 	coolDown      time.Duration
+	cors          *corsPolicy
+	openapi       OpenAPIInfo
 	errs          []error
 }
 

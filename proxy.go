@@ -230,6 +230,9 @@ func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.P
 			g.switchProtocols(w, r, upType, res)
 			return
 		}
+		if rt.cors != nil {
+			rt.cors.fromUpstream(w.Header(), res.Header)
+		}
 		g.respond(w, r, res)
 		return
 	}

@@ -31,6 +31,7 @@ type routeSpec struct {
 	hasTo  bool
 	shared sharedSpec
 	in     inputSpec
+	doc    *RouteDoc
 	errs   []error
 }
 
@@ -104,6 +105,7 @@ type sharedSpec struct {
 	bodyLimit int64
 	timeout   time.Duration
 	hasTO     bool
+	cors      *corsPolicy
 }
 
 // SharedOption is an option that works on services and routes alike:
