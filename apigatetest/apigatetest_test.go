@@ -122,12 +122,15 @@ func TestStream(t *testing.T) {
 
 func TestWrappedHandler(t *testing.T) {
 	up := apigatetest.NewUpstream(t)
-	gw := apigatetest.NewWith(t, apigatetest.Options{Engine: engine(), Handler: func(gw *apigate.Gateway) http.Handler {
-		mux := http.NewServeMux()
-		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
-		mux.Handle("/", gw)
-		return mux
-	}}, apigate.Mount(apigate.Service("/api", apigate.GET("/x")), up.URL))
+	gateway, err := apigate.New(apigate.Mount(apigate.Service("/api", apigate.GET("/x")), up.URL),
+		apigate.WithUpstream(apigate.UpstreamOptions{Engine: engine()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok")) })
+	mux.Handle("/", gateway)
+	gw := apigatetest.Serve(t, apigatetest.Options{Engine: engine()}, mux)
 	gw.Get(t, "/healthz").AssertStatus(t, 200).AssertBody(t, "ok")
 	gw.Get(t, "/api/x").AssertStatus(t, 200)
 	up.AssertCalled(t, 1)

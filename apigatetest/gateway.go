@@ -12,21 +12,20 @@ import (
 	"github.com/apigate-go/apigate"
 )
 
-// Options chooses how [NewWith] serves a gateway.
+// Options chooses how [NewWith] and [Serve] serve a gateway.
 type Options struct {
-	// Engine is the gateway's server and its upstream client:
-	// apigate.EngineNetHTTP (the default) or apigate.EngineHTTP1. A
-	// WithUpstream option given to NewWith replaces the client choice.
+	// Engine is the server (apigate.EngineNetHTTP, the default, or
+	// apigate.EngineHTTP1) and, for NewWith, the gateway's upstream
+	// client; a WithUpstream option given to NewWith replaces the client
+	// choice.
 	Engine apigate.Engine
-	// Handler, if set, wraps the gateway before it is served (a mux with
-	// other handlers, middleware).
-	Handler func(gw *apigate.Gateway) http.Handler
 }
 
 // Gateway is a gateway served on a loopback socket for the length of a
 // test.
 type Gateway struct {
-	// Gateway is the gateway under test.
+	// Gateway is the gateway under test; nil when [Serve] serves a
+	// handler of the caller's.
 	*apigate.Gateway
 	// URL is the base URL it is served at, such as http://127.0.0.1:40123.
 	URL string
@@ -42,7 +41,7 @@ func New(t testing.TB, opts ...apigate.Option) *Gateway {
 	return NewWith(t, Options{}, opts...)
 }
 
-// NewWith is [New] with a choice of engine and an optional wrapper.
+// NewWith is [New] with a choice of engine.
 func NewWith(t testing.TB, o Options, opts ...apigate.Option) *Gateway {
 	t.Helper()
 	opts = append([]apigate.Option{apigate.WithUpstream(apigate.UpstreamOptions{Engine: o.Engine})}, opts...)
@@ -50,10 +49,17 @@ func NewWith(t testing.TB, o Options, opts ...apigate.Option) *Gateway {
 	if err != nil {
 		t.Fatalf("apigatetest: apigate.New: %v", err)
 	}
-	var h http.Handler = gw
-	if o.Handler != nil {
-		h = o.Handler(gw)
-	}
+	t.Cleanup(gw.CloseIdleConnections)
+	s := Serve(t, o, gw)
+	s.Gateway = gw
+	return s
+}
+
+// Serve serves h, typically a mux or middleware around a gateway the
+// test built itself, on a loopback socket until the test ends, with
+// o.Engine's server.
+func Serve(t testing.TB, o Options, h http.Handler) *Gateway {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	so := apigate.ServeOptions{Engine: o.Engine, ShutdownTimeout: time.Second}
 	ln, err := apigate.Listen(ctx, "127.0.0.1:0", so)
@@ -74,9 +80,8 @@ func NewWith(t testing.TB, o Options, opts ...apigate.Option) *Gateway {
 		client.CloseIdleConnections()
 		cancel()
 		<-done
-		gw.CloseIdleConnections()
 	})
-	return &Gateway{Gateway: gw, URL: "http://" + ln.Addr().String(), Client: client}
+	return &Gateway{URL: "http://" + ln.Addr().String(), Client: client}
 }
 
 // Get sends a GET for path (with its query) and headers given as
