@@ -2,6 +2,7 @@ package apigatetest_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/apigate-go/apigate"
 	"github.com/apigate-go/apigate/apigatetest"
@@ -27,4 +28,13 @@ func TestItemLookup(t *testing.T) {
 	if got := up.Last(t).Header.Get("Authorization"); got != "Bearer t0k3n" {
 		t.Errorf("upstream Authorization %q", got)
 	}
+}
+
+// TestHangTimesOut is docs/testing.md's fault test: the gateway gives up
+// with 504 after one attempt.
+func TestHangTimesOut(t *testing.T) {
+	up := apigatetest.NewUpstream(t, apigatetest.Hang())
+	gw := apigatetest.New(t, apigate.Mount(apigate.Service("/api", apigate.GET("/x", apigate.Timeout(300*time.Millisecond))), up.URL))
+	gw.Get(t, "/api/x").AssertStatus(t, 504)
+	up.AssertCalled(t, 1)
 }
