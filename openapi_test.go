@@ -32,6 +32,8 @@ type oaItem struct {
 	hidden  int
 }
 
+var _ = oaItem{hidden: 1} // unexported fields are left out of the schema
+
 type oaValidated struct {
 	Name string `json:"name"`
 }
@@ -251,9 +253,9 @@ func TestOpenAPIFieldsMatchEncodingJSON(t *testing.T) {
 	type tagged struct {
 		Inner `json:"inner"`
 		*Other
-		F string `json:"-,"`
+		F string `json:"f,omitempty"`
 	}
-	for _, v := range []any{conflict{E: "x"}, shallowWins{}, tagged{Other: &Other{}}, oaItem{Price: new(float64)}} {
+	for _, v := range []any{conflict{E: "x"}, shallowWins{}, tagged{Other: &Other{}, F: "x"}, oaItem{Price: new(float64)}} {
 		b, err := json.Marshal(v)
 		if err != nil {
 			t.Fatal(err)
