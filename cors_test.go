@@ -413,3 +413,44 @@ func BenchmarkCORS(b *testing.B) {
 		runBenchHeader(b, stdlibProxy(b, up.URL), "GET", "/api/items/7", nil, hdr)
 	})
 }
+
+// TestCORSWithHooks checks that a preflight skips the route's hooks (a
+// browser sends no credentials with it) and that a hook's rejection
+// carries the CORS headers, so the page can read the 401.
+func TestCORSWithHooks(t *testing.T) {
+	up := newCORSUpstream(t)
+	var hooked atomic.Int64
+	auth := func(c *Ctx) error {
+		hooked.Add(1)
+		if c.Header("Authorization") == "" {
+			return Unauthorized("missing token")
+		}
+		return nil
+	}
+	api := Service("/api", Before(auth), CORS(CORSOptions{AllowOrigins: []string{"https://app.example.com"},
+		AllowHeaders: []string{"Authorization"}}), GET("/me"))
+	_, gw := serveGateway(t, Mount(api, up.URL))
+
+	for _, method := range []string{"GET", "HEAD"} {
+		res, _ := do(t, corsReq(t, "OPTIONS", gw.URL+"/api/me", "https://app.example.com",
+			"Access-Control-Request-Method", method, "Access-Control-Request-Headers", "authorization"))
+		if res.StatusCode != 204 || res.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" ||
+			res.Header.Get("Access-Control-Allow-Methods") != method {
+			t.Errorf("preflight for %s: %d %v", method, res.StatusCode, res.Header)
+		}
+	}
+	if n := hooked.Load(); n != 0 {
+		t.Errorf("the hook ran %d times for preflights", n)
+	}
+	res, body := do(t, corsReq(t, "GET", gw.URL+"/api/me", "https://app.example.com"))
+	if res.StatusCode != 401 || res.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Errorf("hook rejection: %d %q, Allow-Origin %q", res.StatusCode, body, res.Header.Get("Access-Control-Allow-Origin"))
+	}
+	res, _ = do(t, corsReq(t, "GET", gw.URL+"/api/me", "https://app.example.com", "Authorization", "Bearer x"))
+	if res.StatusCode != 200 || res.Header.Get("Access-Control-Allow-Origin") != "https://app.example.com" {
+		t.Errorf("authorized: %d, Allow-Origin %q", res.StatusCode, res.Header.Get("Access-Control-Allow-Origin"))
+	}
+	if n := up.n.Load(); n != 1 {
+		t.Errorf("upstream saw %d requests, want 1", n)
+	}
+}
