@@ -38,6 +38,9 @@ type Gateway struct {
 	bufPool      sync.Pool
 	ctxPool      sync.Pool
 	bg           background
+
+	preflights *httprouter.Router // CORS routes, for preflights; nil without CORS
+	openapi    openAPIState
 }
 
 // New builds a gateway from options. It reports every configuration
@@ -86,6 +89,9 @@ func routePath(r *http.Request) string {
 // with Allow, or an automatic OPTIONS answer.
 func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 	p := routePath(r)
+	if r.Method == http.MethodOptions && g.preflights != nil && g.servePreflight(w, r, p) {
+		return
+	}
 	if h, ps, _ := g.router.Lookup(r.Method, p); h != nil {
 		h(w, r, ps)
 		return

@@ -246,5 +246,8 @@ func (x *exchange) deliver(res *http.Response) {
 		x.rt.gw.switchProtocols(x.w, x.r, x.upType, res)
 		return
 	}
+	if x.rt.cors != nil {
+		x.rt.cors.fromUpstream(x.w.Header(), res.Header)
+	}
 	x.rt.gw.respond(x.w, x.r, res)
 }

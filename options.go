@@ -71,6 +71,8 @@ type config struct {
 	noRecover     bool
 	rl            rateLimitConfig
 	res           resilienceSpec
+	cors          *corsPolicy
+	openapi       OpenAPIInfo
 	errs          []error
 }
 
