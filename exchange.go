@@ -57,7 +57,7 @@ type exchange struct {
 	key              string    // affinity key
 	deadline         time.Time // the route's timeout from now, zero for none
 	streamed         bool      // the client's body is streamed through o.body
-	guard            guard // resilience bookkeeping (guard.go)
+	guard            guard     // resilience bookkeeping (guard.go)
 
 	id       string   // the request ID, "" when off
 	idVals   []string // a one-value slice holding id, for header maps
