@@ -159,7 +159,7 @@ func (x *exchange) fail(e *Error) {
 		x.emit(observe.Event{Kind: kind, Backend: -1, Status: e.Status, Code: e.Code, Err: e})
 	}
 	if e.Status == StatusClientClosedRequest {
-		return
+		abandon()
 	}
 	x.status = e.Status
 	x.g.renderer(x.w, x.r, e)

@@ -181,7 +181,7 @@ func (x *exchange) failed(b balancer.Backend, e *Error, lat time.Duration) {
 		x.emit(observe.Event{Kind: observe.UpstreamFailed, Backend: b.Index, Addr: b.Addr, Status: e.Status, Code: e.Code, Latency: lat, Err: e.Err})
 	}
 	if e.Status == StatusClientClosedRequest {
-		return
+		abandon()
 	}
 	if x.streamed && x.o.body.expired.Load() {
 		// The client's connection is left with a read deadline in the

@@ -74,3 +74,12 @@ func isTimeout(ctx context.Context, err error) bool {
 func timeoutError(err error) *Error {
 	return &Error{Status: http.StatusGatewayTimeout, Code: CodeUpstreamTimeout, Message: "upstream timed out", Err: err}
 }
+
+// abandon ends a request whose client is gone, or whose connection can
+// carry nothing more (a server cancels a connection's requests once a read
+// on it failed): the handler aborts, so the server closes the connection
+// instead of sending an empty 200 that a client still reading would take
+// for the answer. Nothing has been written when it is called.
+func abandon() {
+	panic(http.ErrAbortHandler)
+}

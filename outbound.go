@@ -312,12 +312,22 @@ func (b *clientBody) Close() error {
 func (b *clientBody) end() {
 	b.disarm()
 	if !b.mu.TryLock() {
-		http.NewResponseController(b.w).SetReadDeadline(aLongTimeAgo)
+		// A read that returns soon (the client is still sending) is let
+		// finish: interrupting it costs the client its connection.
+		t := time.AfterFunc(endGrace, func() {
+			http.NewResponseController(b.w).SetReadDeadline(aLongTimeAgo)
+		})
 		b.mu.Lock()
+		t.Stop()
 	}
 	b.ended = true
 	b.mu.Unlock()
 }
+
+// endGrace is how long the end of an exchange waits for a read of the
+// client's body in progress before it interrupts it (net/http's Transport
+// waits as long for its body writer).
+const endGrace = 50 * time.Millisecond
 
 var errExchangeEnded = errors.New("apigate: request body read after the exchange ended")
 

@@ -406,7 +406,13 @@ func TestResilienceAddsNoAllocations(t *testing.T) {
 			WithHealthCheck(HealthCheckOptions{Path: "/items/health", Interval: time.Hour}))
 		a, b := handlerAllocs(t, off, "/api/items/7"), handlerAllocs(t, on, "/api/items/7")
 		t.Logf("engine %d: allocs/request %.1f with resilience off, %.1f with everything on", e, a, b)
-		if b > a {
+		// The race detector makes sync.Pool drop items at random: allow
+		// for that there.
+		slack := 0.0
+		if raceEnabled {
+			slack = 2
+		}
+		if b > a+slack {
 			t.Errorf("engine %d: %.1f allocs/request with resilience on, %.1f off", e, b, a)
 		}
 		off.Close()
