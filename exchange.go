@@ -42,6 +42,7 @@ type exchange struct {
 	w      http.ResponseWriter
 	r      *http.Request
 	c      *Ctx // what hooks and maps changed; nil for passthrough routes
+	ps     httprouter.Params
 	o      *outbound
 	upType string // the allowed upgrade protocol, "" for none
 	// The upstream path: escaped (up), and decoded with the escaped form
@@ -84,7 +85,7 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 // forward sends the request to a backend and streams the response back.
 // c carries what hooks and maps changed; nil for passthrough routes.
 func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.Params, c *Ctx) {
-	x := exchange{rt: rt, w: w, r: r, c: c}
+	x := exchange{rt: rt, w: w, r: r, c: c, ps: ps}
 	defer x.end()
 	if e := x.admit(); e != nil {
 		rt.gw.fail(w, r, rt, e)
@@ -189,7 +190,7 @@ func (x *exchange) succeeded(b balancer.Backend, res *http.Response, lat time.Du
 	if g.obs != nil {
 		g.emit(x.r, rt, observe.Event{Kind: observe.UpstreamSucceeded, Backend: b.Index, Addr: b.Addr, Status: res.StatusCode, Latency: lat})
 	}
-	x.deliver(res)
+	x.deliver(res, b.Addr)
 }
 
 // attempt sends the outbound request to backend b and returns the
@@ -218,10 +219,14 @@ func (x *exchange) attempt(b balancer.Backend) (*http.Response, time.Duration, e
 }
 
 // deliver writes the upstream response to the client: a 101 completes an
-// upgrade, anything else is streamed.
-func (x *exchange) deliver(res *http.Response) {
+// upgrade, anything else goes through the route's After hooks (after.go)
+// and is streamed.
+func (x *exchange) deliver(res *http.Response, backend string) {
 	if res.StatusCode == http.StatusSwitchingProtocols {
 		x.rt.gw.switchProtocols(x.w, x.r, x.upType, res)
+		return
+	}
+	if x.rt.after != nil && !x.after(res, backend) {
 		return
 	}
 	x.rt.gw.respond(x.w, x.r, res)
