@@ -33,10 +33,9 @@ import (
 //     attempt returns the response head before anything is written, so a
 //     5xx can be closed and retried like a dial error is today, and the
 //     per-try deadline is the outbound one;
-//   - a response hook (After hooks that edit the status or headers, or
-//     replace the response) belongs in deliver, between the head arriving
-//     and respond copying it: res is still the upstream's, nothing has been
-//     sent to the client.
+//   - response hooks belong in deliver, between the head arriving and
+//     respond copying it, where After hooks run (after.go): res is still
+//     the upstream's, nothing has been sent to the client.
 type exchange struct {
 	rt     *route
 	w      http.ResponseWriter
