@@ -3,7 +3,9 @@ package apigate
 import (
 	"fmt"
 	"net/http"
+	"time"
 
+	"github.com/apigate-go/apigate/balancer"
 	"github.com/apigate-go/apigate/internal/hop"
 	"github.com/apigate-go/apigate/observe"
 )
@@ -74,11 +76,12 @@ func compileAfter(s, r *sharedSpec) ([]AfterHook, error) {
 	return hooks, nil
 }
 
-// after runs the route's After hooks on the upstream's response head. It
-// reports whether the (possibly edited) response is to be delivered;
-// false means a hook replaced it, which has been written, and the
-// upstream's body has been closed.
-func (x *exchange) after(res *http.Response, backend string) (deliver bool) {
+// after runs the route's After hooks on backend b's response head, then
+// delivers the response as they left it, or the one that replaced it. The
+// one UpstreamSucceeded event of the exchange is emitted after the hooks,
+// with the status the client gets and, when a hook replaced the response,
+// its code and error.
+func (x *exchange) after(b balancer.Backend, res *http.Response, lat time.Duration) {
 	g := x.rt.gw
 	c := x.c
 	if c == nil {
@@ -90,8 +93,9 @@ func (x *exchange) after(res *http.Response, backend string) (deliver bool) {
 			g.ctxPool.Put(c)
 		}()
 	}
+	replaced := true
 	defer func() {
-		if !deliver {
+		if replaced {
 			// Also when a hook panics: the upstream connection is not
 			// left with an unread body.
 			res.Body.Close()
@@ -99,30 +103,41 @@ func (x *exchange) after(res *http.Response, backend string) (deliver bool) {
 	}()
 	hop.Remove(res.Header)
 	ur := &c.res
-	*ur = UpstreamResponse{Status: res.StatusCode, Header: res.Header, Backend: backend}
+	*ur = UpstreamResponse{Status: res.StatusCode, Header: res.Header, Backend: b.Addr}
 	var err error
 	for _, h := range x.rt.after {
 		if err = h(c, ur); err != nil {
 			break
 		}
 	}
-	if err == nil {
-		if ur.Status >= 200 && ur.Status <= 599 {
-			res.StatusCode, res.Header = ur.Status, ur.Header
-			*ur = UpstreamResponse{}
-			return true
-		}
+	if err == nil && (ur.Status < 200 || ur.Status > 599) {
 		err = fmt.Errorf("apigate: After hook set status %d", ur.Status)
+	}
+	ev := observe.Event{Kind: observe.UpstreamSucceeded, Backend: b.Index, Addr: b.Addr, Status: ur.Status, Latency: lat}
+	if err == nil {
+		res.StatusCode, res.Header = ur.Status, ur.Header
+		*ur = UpstreamResponse{}
+		replaced = false
+		if g.obs != nil {
+			g.emit(x.r, x.rt, ev)
+		}
+		g.respond(x.w, x.r, res)
+		return
 	}
 	*ur = UpstreamResponse{}
 	e, resp := asError(err)
 	if resp != nil {
-		if g.obs != nil {
-			g.emit(x.r, x.rt, observe.Event{Kind: observe.Responded, Backend: -1, Status: resp.Status, Code: CodeCustomResponse})
-		}
-		resp.write(x.w)
-		return false
+		ev.Status, ev.Code = resp.Status, CodeCustomResponse
+	} else {
+		ev.Status, ev.Code, ev.Err = e.Status, e.Code, e
 	}
-	g.fail(x.w, x.r, x.rt, e)
-	return false
+	if g.obs != nil {
+		g.emit(x.r, x.rt, ev)
+	}
+	switch {
+	case resp != nil:
+		resp.write(x.w)
+	case e.Status != StatusClientClosedRequest:
+		g.renderer(x.w, x.r, e)
+	}
 }

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/apigate-go/apigate/observe"
 )
 
 // TestAfterEditsHead runs service and route After hooks on a passthrough
@@ -74,7 +76,8 @@ func TestAfterEditsHead(t *testing.T) {
 		GET("/piped/:id", setUser, After(routeHook)),
 		GET("/service-only/:id"),
 	)
-	_, gw := serveGateway(t, Mount(svc, up.URL))
+	obs := &eventLog{}
+	_, gw := serveGateway(t, Mount(svc, up.URL), WithObserver(obs))
 
 	for _, tc := range []struct {
 		path, user, order string
@@ -88,6 +91,7 @@ func TestAfterEditsHead(t *testing.T) {
 			mu.Lock()
 			seens = nil
 			mu.Unlock()
+			obs.take()
 			req := newReq(t, "GET", gw.URL+tc.path, "")
 			req.Header.Set("X-Req", "r1")
 			res, body := do(t, req)
@@ -108,6 +112,11 @@ func TestAfterEditsHead(t *testing.T) {
 				"X-Upstream": "yes", "X-Middleware": "kept", "X-Hop": ""} {
 				if got := strings.Join(res.Header.Values(k), ","); got != want {
 					t.Errorf("%s = %q, want %q", k, got, want)
+				}
+			}
+			for _, ev := range obs.take() {
+				if ev.Kind.Terminal() && (ev.Kind != observe.UpstreamSucceeded || ev.Status != tc.status) {
+					t.Errorf("terminal event %v %d, want upstream_succeeded %d", ev.Kind, ev.Status, tc.status)
 				}
 			}
 			mu.Lock()
@@ -158,22 +167,23 @@ func TestAfterReplacesResponse(t *testing.T) {
 		path   string
 		status int
 		body   string
-		ctype  string
+		code   string // of the request's one terminal event
 	}{
-		{"/envelope", 502, `{"error":{"code":"bad_gateway","message":"the catalog is unavailable"}}` + "\n", "application/json"},
-		{"/custom", 503, `{"retry":true,"was":500}`, "application/json"},
-		{"/plain", 500, `{"error":{"code":"internal","message":"internal error"}}` + "\n", "application/json"},
-		{"/bad-status", 500, `{"error":{"code":"internal","message":"internal error"}}` + "\n", "application/json"},
-		{"/informational", 500, `{"error":{"code":"internal","message":"internal error"}}` + "\n", "application/json"},
+		{"/envelope", 502, `{"error":{"code":"bad_gateway","message":"the catalog is unavailable"}}` + "\n", CodeBadGateway},
+		{"/custom", 503, `{"retry":true,"was":500}`, CodeCustomResponse},
+		{"/plain", 500, `{"error":{"code":"internal","message":"internal error"}}` + "\n", CodeInternal},
+		{"/bad-status", 500, `{"error":{"code":"internal","message":"internal error"}}` + "\n", CodeInternal},
+		{"/informational", 500, `{"error":{"code":"internal","message":"internal error"}}` + "\n", CodeInternal},
 	} {
 		t.Run(tc.path, func(t *testing.T) {
 			before := calls.Load()
+			obs.take()
 			res, body := get(t, gw.URL+tc.path)
 			if res.StatusCode != tc.status || body != tc.body {
 				t.Errorf("got %d %q, want %d %q", res.StatusCode, body, tc.status, tc.body)
 			}
-			if got := res.Header.Get("Content-Type"); got != tc.ctype {
-				t.Errorf("Content-Type = %q, want %q", got, tc.ctype)
+			if got := res.Header.Get("Content-Type"); got != "application/json" {
+				t.Errorf("Content-Type = %q, want application/json", got)
 			}
 			if got := res.Header.Get("X-Debug"); got != "" {
 				t.Errorf("the upstream's X-Debug reached the client: %q", got)
@@ -181,20 +191,28 @@ func TestAfterReplacesResponse(t *testing.T) {
 			if n := calls.Load() - before; n != 1 {
 				t.Errorf("upstream asked %d times, want once", n)
 			}
+			// One terminal event, saying what the client got.
+			var terminal []observe.Event
+			for _, ev := range obs.take() {
+				if ev.Kind.Terminal() {
+					terminal = append(terminal, ev)
+				}
+			}
+			if len(terminal) != 1 {
+				t.Fatalf("%d terminal events, want 1: %+v", len(terminal), terminal)
+			}
+			ev := terminal[0]
+			if ev.Kind != observe.UpstreamSucceeded || ev.Status != tc.status || ev.Code != tc.code || ev.Addr != up.URL {
+				t.Errorf("terminal event %v %d %q %s, want upstream_succeeded %d %q %s", ev.Kind, ev.Status, ev.Code, ev.Addr, tc.status, tc.code, up.URL)
+			}
+			var e *Error
+			if tc.path == "/envelope" && (!errors.As(ev.Err, &e) || e.Detail != "upstream 500 from "+up.URL) {
+				t.Errorf("event error %v, want the hook's with its detail", ev.Err)
+			}
 		})
 	}
 	if n := ranAfter.Load(); n != 0 {
 		t.Errorf("the hook after the failing one ran %d times", n)
-	}
-	var details []string
-	for _, ev := range obs.take() {
-		var e *Error
-		if errors.As(ev.Err, &e) && e.Detail != "" {
-			details = append(details, e.Detail)
-		}
-	}
-	if want := "upstream 500 from " + up.URL; !containsString(details, want) {
-		t.Errorf("observer details %q lack %q", details, want)
 	}
 }
 
@@ -443,13 +461,4 @@ func BenchmarkAfterHook(b *testing.B) {
 			rp.ServeHTTP(w, r.WithContext(ctx))
 		}), "GET", "/api/items/7", nil)
 	})
-}
-
-func containsString(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -179,17 +179,14 @@ func (x *exchange) failed(b balancer.Backend, e *Error, lat time.Duration) {
 
 // succeeded records that backend b answered and delivers its response.
 func (x *exchange) succeeded(b balancer.Backend, res *http.Response, lat time.Duration) {
-	rt, g := x.rt, x.rt.gw
+	rt := x.rt
 	rt.svc.health.answered(b.Index, res.StatusCode, lat)
 	x.ended(res.StatusCode, false)
 	if rt.tracker != nil {
 		// Done also when delivering aborts the handler.
 		defer rt.tracker.Done(b.Index, balancer.Result{Status: res.StatusCode, Latency: lat})
 	}
-	if g.obs != nil {
-		g.emit(x.r, rt, observe.Event{Kind: observe.UpstreamSucceeded, Backend: b.Index, Addr: b.Addr, Status: res.StatusCode, Latency: lat})
-	}
-	x.deliver(res, b.Addr)
+	x.deliver(b, res, lat)
 }
 
 // attempt sends the outbound request to backend b and returns the
@@ -217,15 +214,19 @@ func (x *exchange) attempt(b balancer.Backend) (*http.Response, time.Duration, e
 	return res, lat, err
 }
 
-// deliver writes the upstream response to the client: a 101 completes an
-// upgrade, anything else goes through the route's After hooks (after.go)
-// and is streamed.
-func (x *exchange) deliver(res *http.Response, backend string) {
-	if res.StatusCode == http.StatusSwitchingProtocols {
-		x.rt.gw.switchProtocols(x.w, x.r, x.upType, res)
+// deliver reports backend b's answer to the observer and writes it to the
+// client: a 101 completes an upgrade, anything else is streamed, through
+// the route's After hooks (after.go) when it has any.
+func (x *exchange) deliver(b balancer.Backend, res *http.Response, lat time.Duration) {
+	if res.StatusCode != http.StatusSwitchingProtocols && x.rt.after != nil {
+		x.after(b, res, lat)
 		return
 	}
-	if x.rt.after != nil && !x.after(res, backend) {
+	if g := x.rt.gw; g.obs != nil {
+		g.emit(x.r, x.rt, observe.Event{Kind: observe.UpstreamSucceeded, Backend: b.Index, Addr: b.Addr, Status: res.StatusCode, Latency: lat})
+	}
+	if res.StatusCode == http.StatusSwitchingProtocols {
+		x.rt.gw.switchProtocols(x.w, x.r, x.upType, res)
 		return
 	}
 	x.rt.gw.respond(x.w, x.r, res)
