@@ -50,9 +50,11 @@ type AfterHook func(c *Ctx, res *UpstreamResponse) error
 // replaces the response. They do not run when there is no upstream
 // response (the gateway's own errors: no backend, timeouts, refused
 // input, a [Before] hook's rejection), nor on a 101 Switching Protocols
-// that completes an upgrade. After hooks cost nothing on routes without
-// them; a route with only After hooks forwards its request as a route
-// without hooks does. A nil hook is an error from [New].
+// that completes an upgrade. The request's UpstreamSucceeded event (see
+// package observe) is emitted after them, with the status the client
+// gets. After hooks cost nothing on routes without them; a route with
+// only After hooks forwards its request as a route without hooks does.
+// A nil hook is an error from [New].
 //
 // Panics in After hooks are not recovered by the gateway, as in [Before]
 // hooks; the upstream's response body is closed.
