@@ -56,8 +56,13 @@ type AfterHook func(c *Ctx, res *UpstreamResponse) error
 // only After hooks forwards its request as a route without hooks does.
 // A nil hook is an error from [New].
 //
-// Panics in After hooks are not recovered by the gateway, as in [Before]
-// hooks; the upstream's response body is closed.
+// A panic in an After hook is recovered as one in a [Before] hook is (see
+// [WithoutRecover]): nothing has been sent, so the client gets a 500. The
+// upstream's response body is closed either way.
+//
+// On a route with [CORS], the hooks see the upstream's fields without its
+// Access-Control-* ones (the gateway's stand); a hook that sets one
+// replaces the gateway's.
 func After(hooks ...AfterHook) SharedOption {
 	hooks = append([]AfterHook(nil), hooks...)
 	return SharedOption{func(s *sharedSpec) { s.after = append(s.after, hooks...) }}
@@ -84,12 +89,13 @@ func compileAfter(s, r *sharedSpec) ([]AfterHook, error) {
 // with the status the client gets and, when a hook replaced the response,
 // its code and error.
 func (x *exchange) after(b balancer.Backend, res *http.Response, lat time.Duration) {
-	g := x.rt.gw
+	g := x.g
 	c := x.c
 	if c == nil {
 		// A route without a pipeline borrows a Ctx for its hooks only.
 		c = g.ctxPool.Get().(*Ctx)
-		c.r, c.ps, c.rt, c.header, c.upgrade = x.r, x.ps, x.rt, x.o.req.Header, x.upType
+		c.r, c.ps, c.rt, c.reqID = x.r, x.ps, x.rt, x.id
+		c.header, c.upgrade = x.o.req.Header, x.upType
 		defer func() {
 			c.reset()
 			g.ctxPool.Put(c)
@@ -104,6 +110,10 @@ func (x *exchange) after(b balancer.Backend, res *http.Response, lat time.Durati
 		}
 	}()
 	hop.Remove(res.Header)
+	if x.rt.cors != nil {
+		// The gateway's CORS headers stand, unless a hook sets its own.
+		x.rt.cors.fromUpstream(x.w.Header(), res.Header)
+	}
 	ur := &c.res
 	*ur = UpstreamResponse{Status: res.StatusCode, Header: res.Header, Backend: b.Addr}
 	var err error
@@ -121,8 +131,9 @@ func (x *exchange) after(b balancer.Backend, res *http.Response, lat time.Durati
 		*ur = UpstreamResponse{}
 		replaced = false
 		if g.obs != nil {
-			g.emit(x.r, x.rt, ev)
+			x.emit(ev)
 		}
+		x.status = res.StatusCode
 		g.respond(x.w, x.r, res)
 		return
 	}
@@ -134,12 +145,14 @@ func (x *exchange) after(b balancer.Backend, res *http.Response, lat time.Durati
 		ev.Status, ev.Code, ev.Err = e.Status, e.Code, e
 	}
 	if g.obs != nil {
-		g.emit(x.r, x.rt, ev)
+		x.emit(ev)
 	}
 	switch {
 	case resp != nil:
+		x.status = resp.Status
 		resp.write(x.w)
 	case e.Status != StatusClientClosedRequest:
+		x.status = e.Status
 		g.renderer(x.w, x.r, e)
 	}
 }

@@ -314,8 +314,9 @@ func TestAfterOnlyWithUpstreamResponse(t *testing.T) {
 }
 
 // TestAfterPanicClosesUpstream pins what a panicking After hook leaves:
-// the client's connection is cut, the upstream's response is closed (its
-// handler sees the gateway go away) and the gateway serves on.
+// recovered, the client gets a 500 (or a cut response for
+// http.ErrAbortHandler); either way the upstream's response is closed
+// (its handler sees the gateway go away) and the gateway serves on.
 func TestAfterPanicClosesUpstream(t *testing.T) {
 	gone := make(chan struct{}, 1)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -340,26 +341,56 @@ func TestAfterPanicClosesUpstream(t *testing.T) {
 		}
 	}))
 	defer up.Close()
-	_, gw := serveGateway(t, Mount(Service("/", Timeout(0),
+	obs := &eventLog{}
+	_, gw := serveGateway(t, WithObserver(obs), Mount(Service("/", Timeout(0),
 		After(func(c *Ctx, res *UpstreamResponse) error {
-			if c.Path() == "/boom" {
+			switch c.Path() {
+			case "/boom":
+				panic("hook bug")
+			case "/abort":
 				panic(http.ErrAbortHandler)
 			}
 			return nil
 		}),
-		GET("/boom"), GET("/ok")), up.URL))
+		GET("/boom"), GET("/abort"), GET("/ok")), up.URL))
 
-	if res, err := http.Get(gw.URL + "/boom"); err == nil {
-		res.Body.Close()
-		t.Fatalf("the client got a %d response from a panicking hook", res.StatusCode)
-	}
-	select {
-	case <-gone:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the upstream's response was never closed")
-	}
-	if res, body := get(t, gw.URL+"/ok"); res.StatusCode != 200 || body != "ok" {
-		t.Errorf("after the panic: %d %q", res.StatusCode, body)
+	for _, path := range []string{"/boom", "/abort"} {
+		t.Run(path, func(t *testing.T) {
+			obs.take()
+			res, err := http.Get(gw.URL + path)
+			if path == "/abort" {
+				if err == nil {
+					res.Body.Close()
+					t.Fatalf("the client got a %d response from an aborting hook", res.StatusCode)
+				}
+			} else {
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != 500 || string(body) != "internal: internal error\n" {
+					t.Errorf("got %d %q, want the recovered 500", res.StatusCode, body)
+				}
+				var kinds []string
+				for _, ev := range obs.take() {
+					if ev.Kind.Terminal() || ev.Kind == observe.PanicRecovered {
+						kinds = append(kinds, ev.Kind.String())
+					}
+				}
+				if got := strings.Join(kinds, ","); got != "panic_recovered,pipeline_failed" {
+					t.Errorf("events %s, want panic_recovered,pipeline_failed", got)
+				}
+			}
+			select {
+			case <-gone:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the upstream's response was never closed")
+			}
+			if res, body := get(t, gw.URL+"/ok"); res.StatusCode != 200 || body != "ok" {
+				t.Errorf("after the panic: %d %q", res.StatusCode, body)
+			}
+		})
 	}
 }
 
@@ -461,4 +492,49 @@ func BenchmarkAfterHook(b *testing.B) {
 			rp.ServeHTTP(w, r.WithContext(ctx))
 		}), "GET", "/api/items/7", nil)
 	})
+}
+
+// TestAfterWithCORS pins how After hooks and CORS meet: hooks do not see
+// the upstream's Access-Control-* fields, the gateway's CORS headers
+// stand, and a response a hook replaces still carries them.
+func TestAfterWithCORS(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+		w.Header().Set("Vary", "Accept-Encoding")
+		if r.URL.Path == "/fail" {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+		io.WriteString(w, "body")
+	}))
+	defer up.Close()
+	var sawACAO atomic.Value
+	hook := After(func(c *Ctx, res *UpstreamResponse) error {
+		sawACAO.Store(res.Header.Get("Access-Control-Allow-Origin"))
+		if res.Status >= 500 {
+			return BadGateway("upstream failed")
+		}
+		res.Header.Set("X-Hooked", "1")
+		return nil
+	})
+	const origin = "https://app.example.com"
+	_, gw := serveGateway(t, Mount(Service("/", CORS(CORSOptions{AllowOrigins: []string{origin}}), hook,
+		GET("/ok"), GET("/fail")), up.URL))
+	for _, tc := range []struct {
+		path   string
+		status int
+		hooked string
+	}{{"/ok", 200, "1"}, {"/fail", 502, ""}} {
+		req := newReq(t, "GET", gw.URL+tc.path, "")
+		req.Header.Set("Origin", origin)
+		res, _ := do(t, req)
+		if res.StatusCode != tc.status || res.Header.Get("X-Hooked") != tc.hooked {
+			t.Errorf("%s: %d X-Hooked=%q, want %d %q", tc.path, res.StatusCode, res.Header.Get("X-Hooked"), tc.status, tc.hooked)
+		}
+		if got := res.Header.Values("Access-Control-Allow-Origin"); len(got) != 1 || got[0] != origin {
+			t.Errorf("%s: Access-Control-Allow-Origin = %q, want the gateway's %q", tc.path, got, origin)
+		}
+		if got, _ := sawACAO.Load().(string); got != "" {
+			t.Errorf("%s: the hook saw the upstream's Access-Control-Allow-Origin %q", tc.path, got)
+		}
+	}
 }

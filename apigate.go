@@ -23,6 +23,9 @@ type Gateway struct {
 	ownTransport idleCloser
 	renderer     ErrorRenderer
 	obs          observe.Observer
+	tracer       observe.Tracer // obs, when it is a Tracer
+	ids          *requestIDs    // nil when request IDs are off
+	recover      bool
 	trusted      []netip.Prefix
 	preserveHost bool
 	noForwarded  bool
@@ -35,6 +38,9 @@ type Gateway struct {
 	bufPool      sync.Pool
 	ctxPool      sync.Pool
 	bg           background
+
+	preflights *httprouter.Router // CORS routes, for preflights; nil without CORS
+	openapi    openAPIState
 }
 
 // New builds a gateway from options. It reports every configuration
@@ -83,6 +89,9 @@ func routePath(r *http.Request) string {
 // with Allow, or an automatic OPTIONS answer.
 func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 	p := routePath(r)
+	if r.Method == http.MethodOptions && g.preflights != nil && g.servePreflight(w, r, p) {
+		return
+	}
 	if h, ps, _ := g.router.Lookup(r.Method, p); h != nil {
 		h(w, r, ps)
 		return
@@ -99,18 +108,20 @@ func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	if g.obs != nil {
-		g.emit(r, nil, observe.Event{Kind: observe.RequestStarted, Backend: -1})
-	}
+	x := exchange{g: g, w: w, r: r}
+	defer x.finish()
+	x.start()
 	e := &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no route for " + clipString(r.URL.Path)}
 	if allow != "" {
 		w.Header().Set("Allow", allow)
 		e = &Error{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "method not allowed"}
 	}
 	if g.obs != nil {
-		g.emit(r, nil, observe.Event{Kind: observe.NoRoute, Backend: -1, Status: e.Status, Code: e.Code})
+		x.emit(observe.Event{Kind: observe.NoRoute, Backend: -1, Status: e.Status, Code: e.Code})
 	}
-	g.renderer(w, r, e)
+	x.status = e.Status
+	g.renderer(w, x.r, e)
+	x.done = true
 }
 
 // allowed lists the methods that have a route for path, for the Allow
@@ -138,29 +149,36 @@ func (g *Gateway) allowed(path string) string {
 // fail renders e for the client (unless the client is gone) and tells the
 // observer: DispatchFailed when no backend was available, PipelineFailed
 // for everything the gateway refused before going upstream.
-func (g *Gateway) fail(w http.ResponseWriter, r *http.Request, rt *route, e *Error) {
-	if g.obs != nil {
+func (x *exchange) fail(e *Error) {
+	if x.g.obs != nil {
 		kind := observe.PipelineFailed
 		switch e.Code {
 		case CodeNoBackend, CodeOverloaded, CodeCircuitOpen:
 			kind = observe.DispatchFailed
 		}
-		g.emit(r, rt, observe.Event{Kind: kind, Backend: -1, Status: e.Status, Code: e.Code, Err: e})
+		x.emit(observe.Event{Kind: kind, Backend: -1, Status: e.Status, Code: e.Code, Err: e})
 	}
 	if e.Status == StatusClientClosedRequest {
 		return
 	}
-	g.renderer(w, r, e)
+	x.status = e.Status
+	x.g.renderer(x.w, x.r, e)
 }
 
-func (g *Gateway) emit(r *http.Request, rt *route, ev observe.Event) {
-	ev.Request = r
-	ev.Method = r.Method
-	if rt != nil {
-		ev.Service = rt.svc.name
-		ev.Route = rt.pattern
+// emit passes ev, completed with the request's fields, to the observer,
+// which must be set.
+func (x *exchange) emit(ev observe.Event) {
+	ev.Request = x.r
+	ev.Method = x.r.Method
+	ev.RequestID = x.id
+	if x.rt != nil {
+		ev.Service = x.rt.svc.name
+		ev.Route = x.rt.pattern
 	}
-	g.obs.Observe(r.Context(), ev)
+	if ev.Kind.Terminal() {
+		x.terminal = true
+	}
+	x.g.obs.Observe(x.r.Context(), ev)
 }
 
 func clipString(s string) string {

@@ -49,6 +49,8 @@ type route struct {
 	pipe      *pipeline
 	after     []AfterHook // nil: none (see after.go)
 	res       routeResilience
+	cors      *corsPolicy
+	spec      *routeSpec // as declared, for OpenAPI
 }
 
 type paramsKey struct{}
@@ -67,9 +69,11 @@ func build(c *config) (*Gateway, error) {
 		upgrades:     c.upgrades,
 		states:       c.states,
 	}
+	g.openapi.info = c.openapi
 	if g.renderer == nil {
 		g.renderer = TextErrors
 	}
+	g.configureTracing(c)
 	g.bufPool.New = func() any { b := make([]byte, 32<<10); return &b }
 	g.ctxPool.New = func() any { return new(Ctx) }
 	transport := c.transport
@@ -153,6 +157,7 @@ func build(c *config) (*Gateway, error) {
 	} else {
 		g.handler = h
 	}
+	errs = append(errs, checkRouteDocs(c)...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -203,7 +208,7 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 	if len(rs.errs) > 0 {
 		return nil, fmt.Errorf("apigate: %s: %w", name, errors.Join(rs.errs...))
 	}
-	rt = &route{gw: g, svc: svc, method: rs.method, pattern: pattern, strip: len(s.prefix)}
+	rt = &route{gw: g, svc: svc, method: rs.method, pattern: pattern, strip: len(s.prefix), spec: rs}
 	params := rewrite.Params(pattern)
 	if rs.hasTo {
 		t, err := rewrite.Compile(rs.to, params)
@@ -301,6 +306,11 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 		}
 		handle = func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 			h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), paramsKey{}, ps)))
+		}
+	}
+	if rt.cors = corsFor(c, s, rs); rt.cors != nil {
+		if handle, err = g.withCORS(rt.cors, rs.method, pattern, handle); err != nil {
+			return fail("%v", err)
 		}
 	}
 	if err := register(g.router, rs.method, pattern, handle); err != nil {

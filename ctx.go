@@ -25,6 +25,7 @@ type Ctx struct {
 	vals    []any
 	hdrErr  error
 	upgrade string // allowed upgrade protocol, "" for none
+	reqID   string
 
 	// set by the body decoder and by maps
 	body        []byte

@@ -36,11 +36,16 @@ import (
 //   - response hooks belong in deliver, between the head arriving and
 //     respond copying it, where After hooks run (after.go): res is still
 //     the upstream's, nothing has been sent to the client.
+//
+// The exchange is also the request's state from routing on, for request
+// IDs, events, tracing and panic recovery (request.go): a request that
+// matches no route has one too, with a nil rt.
 type exchange struct {
+	g      *Gateway
 	rt     *route
 	w      http.ResponseWriter
-	r      *http.Request
-	c      *Ctx // what hooks and maps changed; nil for passthrough routes
+	r      *http.Request // carries the tracer's context, if any
+	c      *Ctx          // what hooks and maps changed; nil for passthrough routes
 	ps     httprouter.Params
 	o      *outbound
 	upType string // the allowed upgrade protocol, "" for none
@@ -52,46 +57,55 @@ type exchange struct {
 	key              string    // affinity key
 	deadline         time.Time // the route's timeout from now, zero for none
 	streamed         bool      // the client's body is streamed through o.body
-	g                guard
+	guard            guard     // resilience bookkeeping (guard.go)
+
+	id       string   // the request ID, "" when off
+	idVals   []string // a one-value slice holding id, for header maps
+	status   int      // the status sent to the client, 0 until a response starts
+	terminal bool     // the request's terminal event was emitted
+	done     bool     // the handler returned normally
 }
 
 // serve is the route's httprouter handle.
 func (rt *route) serve(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	if rt.gw.obs != nil {
-		rt.gw.emit(r, rt, observe.Event{Kind: observe.RequestStarted, Backend: -1})
-	}
+	x := exchange{g: rt.gw, rt: rt, w: w, r: r}
+	defer x.finish()
+	x.start()
 	if l := rt.limit; l != nil && !l.late {
-		if e := l.check(w, r, ps, nil); e != nil {
-			rt.gw.fail(w, r, rt, e)
+		if e := l.check(w, x.r, ps, nil); e != nil {
+			x.fail(e)
+			x.done = true
 			return
 		}
 	}
 	if rt.res.limit != nil {
 		// Shed before the pipeline: an overloaded route spends nothing on
 		// hooks or decoding. The slot comes back however the request ends.
-		if rt.shed(w, r) {
+		if x.shed() {
+			x.done = true
 			return
 		}
 		defer rt.res.limit.Release()
 	}
 	if rt.pipe == nil {
-		rt.forward(w, r, ps, nil)
-		return
+		x.forward(ps, nil)
+	} else {
+		rt.pipe.run(&x, ps)
 	}
-	rt.pipe.run(w, r, ps)
+	x.done = true
 }
 
 // forward sends the request to a backend and streams the response back.
 // c carries what hooks and maps changed; nil for passthrough routes.
-func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.Params, c *Ctx) {
-	x := exchange{rt: rt, w: w, r: r, c: c, ps: ps}
+func (x *exchange) forward(ps httprouter.Params, c *Ctx) {
+	x.c, x.ps = c, ps
 	defer x.end()
 	if e := x.admit(); e != nil {
-		rt.gw.fail(w, r, rt, e)
+		x.fail(e)
 		return
 	}
 	if e := x.prepare(ps); e != nil {
-		rt.gw.fail(w, r, rt, e)
+		x.fail(e)
 		return
 	}
 	x.run()
@@ -113,18 +127,18 @@ func (x *exchange) end() {
 // run is the attempt loop: it picks a backend among the candidates and
 // sends the request, again elsewhere when the failure allows it.
 func (x *exchange) run() {
-	rt, g := x.rt, x.rt.gw
+	rt := x.rt
 	for attempts := 0; ; {
 		i := rt.bal.Pick(x.cands, x.key)
 		if i < 0 || i >= len(x.cands) {
-			g.fail(x.w, x.r, rt, &Error{Status: http.StatusServiceUnavailable, Code: CodeNoBackend, Message: "no backend available"})
+			x.fail(&Error{Status: http.StatusServiceUnavailable, Code: CodeNoBackend, Message: "no backend available"})
 			return
 		}
 		b := x.cands[i]
 		if !x.takeBackend(b.Index) {
 			// At its in-flight cap: another candidate, or 503 at once.
 			if len(x.cands) == 1 {
-				g.fail(x.w, x.r, rt, &Error{Status: http.StatusServiceUnavailable, Code: CodeOverloaded, Message: "overloaded"})
+				x.fail(&Error{Status: http.StatusServiceUnavailable, Code: CodeOverloaded, Message: "overloaded"})
 				return
 			}
 			x.cands = without(x.cands, b.Index)
@@ -164,7 +178,7 @@ func (x *exchange) failed(b balancer.Backend, e *Error, lat time.Duration) {
 	g := x.rt.gw
 	x.ended(e.Status, true)
 	if g.obs != nil {
-		g.emit(x.r, x.rt, observe.Event{Kind: observe.UpstreamFailed, Backend: b.Index, Addr: b.Addr, Status: e.Status, Code: e.Code, Latency: lat, Err: e.Err})
+		x.emit(observe.Event{Kind: observe.UpstreamFailed, Backend: b.Index, Addr: b.Addr, Status: e.Status, Code: e.Code, Latency: lat, Err: e.Err})
 	}
 	if e.Status == StatusClientClosedRequest {
 		return
@@ -174,6 +188,7 @@ func (x *exchange) failed(b balancer.Backend, e *Error, lat time.Duration) {
 		// past: it cannot carry another request.
 		x.w.Header().Set("Connection", "close")
 	}
+	x.status = e.Status
 	g.renderer(x.w, x.r, e)
 }
 
@@ -195,7 +210,10 @@ func (x *exchange) attempt(b balancer.Backend) (*http.Response, time.Duration, e
 	rt, g := x.rt, x.rt.gw
 	x.target(&rt.svc.backends[b.Index])
 	if g.obs != nil {
-		g.emit(x.r, rt, observe.Event{Kind: observe.BackendSelected, Backend: b.Index, Addr: b.Addr})
+		x.emit(observe.Event{Kind: observe.BackendSelected, Backend: b.Index, Addr: b.Addr})
+		if g.tracer != nil {
+			g.tracer.InjectHeader(x.r.Context(), x.o.req.Header)
+		}
 	}
 	var start time.Time
 	if rt.tracker != nil || g.obs != nil || rt.svc.health.slowAfter > 0 {
@@ -218,16 +236,23 @@ func (x *exchange) attempt(b balancer.Backend) (*http.Response, time.Duration, e
 // client: a 101 completes an upgrade, anything else is streamed, through
 // the route's After hooks (after.go) when it has any.
 func (x *exchange) deliver(b balancer.Backend, res *http.Response, lat time.Duration) {
+	if x.g.ids != nil {
+		delete(res.Header, x.g.ids.header) // the gateway's ID stands
+	}
 	if res.StatusCode != http.StatusSwitchingProtocols && x.rt.after != nil {
 		x.after(b, res, lat)
 		return
 	}
-	if g := x.rt.gw; g.obs != nil {
-		g.emit(x.r, x.rt, observe.Event{Kind: observe.UpstreamSucceeded, Backend: b.Index, Addr: b.Addr, Status: res.StatusCode, Latency: lat})
+	if x.g.obs != nil {
+		x.emit(observe.Event{Kind: observe.UpstreamSucceeded, Backend: b.Index, Addr: b.Addr, Status: res.StatusCode, Latency: lat})
 	}
+	x.status = res.StatusCode
 	if res.StatusCode == http.StatusSwitchingProtocols {
 		x.rt.gw.switchProtocols(x.w, x.r, x.upType, res)
 		return
+	}
+	if x.rt.cors != nil {
+		x.rt.cors.fromUpstream(x.w.Header(), res.Header)
 	}
 	x.rt.gw.respond(x.w, x.r, res)
 }

@@ -29,11 +29,11 @@ type guard struct {
 // shed answers 503 "overloaded" when the route has its maximum of
 // requests in flight, and reports whether it did. Otherwise the request
 // holds a slot until release.
-func (rt *route) shed(w http.ResponseWriter, r *http.Request) bool {
-	if rt.res.limit.Acquire() {
+func (x *exchange) shed() bool {
+	if x.rt.res.limit.Acquire() {
 		return false
 	}
-	rt.gw.fail(w, r, rt, &Error{Status: http.StatusServiceUnavailable, Code: CodeOverloaded, Message: "overloaded"})
+	x.fail(&Error{Status: http.StatusServiceUnavailable, Code: CodeOverloaded, Message: "overloaded"})
 	return true
 }
 
@@ -42,18 +42,18 @@ func (rt *route) shed(w http.ResponseWriter, r *http.Request) bool {
 // the circuit is open.
 func (x *exchange) admit() *Error {
 	h := x.rt.svc.health
-	x.g.outcome = resilience.Neutral
+	x.guard.outcome = resilience.Neutral
 	if h.breaker != nil {
 		t, wait, ok := h.breaker.Allow(time.Now().UnixNano())
 		if !ok {
 			x.w.Header().Set("Retry-After", strconv.Itoa(retryAfter(wait)))
 			return &Error{Status: http.StatusServiceUnavailable, Code: CodeCircuitOpen, Message: "service unavailable, try again later"}
 		}
-		x.g.ticket = t
+		x.guard.ticket = t
 	}
 	if h.budget != nil && x.rt.res.retry.attempts > 1 {
 		h.budget.Begin()
-		x.g.budgeted = true
+		x.guard.budgeted = true
 	}
 	return nil
 }
@@ -63,17 +63,17 @@ func (x *exchange) admit() *Error {
 func (x *exchange) leave() {
 	h := x.rt.svc.health
 	x.releaseBackend()
-	if x.g.retrying {
+	if x.guard.retrying {
 		h.budget.RetryDone()
-		x.g.retrying = false
+		x.guard.retrying = false
 	}
-	if x.g.budgeted {
+	if x.guard.budgeted {
 		h.budget.End()
-		x.g.budgeted = false
+		x.guard.budgeted = false
 	}
-	if x.g.ticket != 0 {
-		h.breaker.Done(x.g.ticket, x.g.outcome, time.Now().UnixNano())
-		x.g.ticket = 0
+	if x.guard.ticket != 0 {
+		h.breaker.Done(x.guard.ticket, x.guard.outcome, time.Now().UnixNano())
+		x.guard.ticket = 0
 	}
 }
 
@@ -87,22 +87,22 @@ func (x *exchange) takeBackend(i int) bool {
 	if !lim.Acquire() {
 		return false
 	}
-	x.g.slot = i + 1
+	x.guard.slot = i + 1
 	return true
 }
 
 // releaseBackend gives back the backend slot held, if any.
 func (x *exchange) releaseBackend() {
-	if x.g.slot != 0 {
-		x.rt.svc.health.limit(x.g.slot - 1).Release()
-		x.g.slot = 0
+	if x.guard.slot != 0 {
+		x.rt.svc.health.limit(x.guard.slot - 1).Release()
+		x.guard.slot = 0
 	}
 }
 
 // tryDeadline returns the deadline of the next attempt: the route's, or
 // the per-try timeout's when it comes first.
 func (x *exchange) tryDeadline() time.Time {
-	x.g.tryEnd = time.Time{}
+	x.guard.tryEnd = time.Time{}
 	p := x.rt.res.retry.perTry
 	if p <= 0 || x.upType != "" {
 		return x.deadline
@@ -111,7 +111,7 @@ func (x *exchange) tryDeadline() time.Time {
 	if !x.deadline.IsZero() && x.deadline.Before(d) {
 		return x.deadline
 	}
-	x.g.tryEnd = d
+	x.guard.tryEnd = d
 	return d
 }
 
@@ -121,7 +121,7 @@ func (x *exchange) classify(err error) failure {
 	case isDialError(err):
 		return failConnect
 	case isTimeout(x.o.req.Context(), err):
-		if !x.g.tryEnd.IsZero() && !time.Now().Before(x.g.tryEnd) {
+		if !x.guard.tryEnd.IsZero() && !time.Now().Before(x.guard.tryEnd) {
 			return failReset // the per-try timeout, not the request's
 		}
 		return failTimeout
@@ -155,14 +155,14 @@ func (x *exchange) mayRetry(attempts int, f failure) bool {
 		return false
 	}
 	h := x.rt.svc.health
-	if x.g.retrying {
+	if x.guard.retrying {
 		h.budget.RetryDone()
-		x.g.retrying = false
+		x.guard.retrying = false
 	}
 	if h.budget != nil && !h.budget.Retry() {
 		return false
 	}
-	x.g.retrying = h.budget != nil
+	x.guard.retrying = h.budget != nil
 	return true
 }
 
@@ -197,7 +197,7 @@ func (x *exchange) again(b balancer.Backend, n, status int, code string, lat tim
 	}
 	g := x.rt.gw
 	if g.obs != nil {
-		g.emit(x.r, x.rt, observe.Event{Kind: observe.RequestRetried, Backend: b.Index, Addr: b.Addr, Status: status, Code: code,
+		x.emit(observe.Event{Kind: observe.RequestRetried, Backend: b.Index, Addr: b.Addr, Status: status, Code: code,
 			Latency: lat, Attempt: n, Duration: d})
 	}
 	if d <= 0 {
@@ -220,10 +220,10 @@ func (x *exchange) again(b balancer.Backend, n, status int, code string, lat tim
 func (x *exchange) ended(status int, transport bool) {
 	switch {
 	case status == StatusClientClosedRequest || transport && status < 500:
-		x.g.outcome = resilience.Neutral
+		x.guard.outcome = resilience.Neutral
 	case transport || isGatewayError(status):
-		x.g.outcome = resilience.Failure
+		x.guard.outcome = resilience.Failure
 	default:
-		x.g.outcome = resilience.Success
+		x.guard.outcome = resilience.Success
 	}
 }

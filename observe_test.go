@@ -16,15 +16,44 @@ import (
 	"github.com/apigate-go/apigate/observe"
 )
 
+// eventLog records events. RequestEnded events, which the gateway emits
+// once its handler returns and so possibly after the client has its
+// response, are kept only when withEnded is set; takeEnded waits for them.
 type eventLog struct {
-	mu     sync.Mutex
-	events []observe.Event
+	mu        sync.Mutex
+	events    []observe.Event
+	withEnded bool
 }
 
 func (l *eventLog) Observe(_ context.Context, e observe.Event) {
+	if e.Kind == observe.RequestEnded && !l.withEnded {
+		return
+	}
 	l.mu.Lock()
 	l.events = append(l.events, e)
 	l.mu.Unlock()
+}
+
+// takeEnded waits until the log holds n RequestEnded events, then takes
+// them all.
+func (l *eventLog) takeEnded(t testing.TB, n int) []observe.Event {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		l.mu.Lock()
+		ended := 0
+		for _, e := range l.events {
+			if e.Kind == observe.RequestEnded {
+				ended++
+			}
+		}
+		l.mu.Unlock()
+		if ended >= n {
+			return l.take()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d request_ended events after 5s, want %d", ended, n)
+		}
+	}
 }
 
 func (l *eventLog) take() []observe.Event {

@@ -66,8 +66,13 @@ type config struct {
 	renderer      ErrorRenderer
 	observer      observe.Observer
 	mw            []func(http.Handler) http.Handler
+	requestID     string // request ID header; "" with requestIDSet is off
+	requestIDSet  bool
+	noRecover     bool
 	rl            rateLimitConfig
 	res           resilienceSpec
+	cors          *corsPolicy
+	openapi       OpenAPIInfo
 	errs          []error
 }
 

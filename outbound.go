@@ -46,6 +46,7 @@ func (x *exchange) prepare(ps httprouter.Params) *Error {
 		out.Header, x.upType = c.header, c.upgrade
 	} else {
 		out.Header, x.upType = g.outHeader(r, &o.hbuf)
+		x.tagOutbound(out.Header)
 	}
 	// The route's timeout bounds the exchange, body included; upgraded
 	// connections are bounded by their idle timeout instead.

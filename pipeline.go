@@ -1,10 +1,9 @@
 package apigate
 
 import (
-	"net/http"
-
 	"github.com/apigate-go/apigate/observe"
 	"github.com/julienschmidt/httprouter"
+	"net/http"
 )
 
 // pipeline is a route's compiled request pipeline: typed inputs, hooks and
@@ -27,27 +26,29 @@ func newPipeline(rt *route, hooks []Hook, spec *inputSpec) (*pipeline, error) {
 }
 
 // run executes the pipeline with a pooled Ctx and forwards the request.
-func (p *pipeline) run(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	g := p.rt.gw
+func (p *pipeline) run(x *exchange, ps httprouter.Params) {
+	g, w, r := p.rt.gw, x.w, x.r
 	c := g.ctxPool.Get().(*Ctx)
-	c.r, c.ps, c.rt = r, ps, p.rt
+	c.r, c.ps, c.rt, c.reqID = r, ps, p.rt, x.id
 	var hb *headerBuf
 	if g.poolHeaders {
 		hb = &c.hbuf
 	}
 	c.header, c.upgrade = g.outHeader(r, hb)
+	x.tagOutbound(c.header)
 	if err := p.exec(w, c); err != nil {
 		e, resp := asError(err)
 		if resp != nil {
 			if g.obs != nil {
-				g.emit(r, p.rt, observe.Event{Kind: observe.Responded, Backend: -1, Status: resp.Status, Code: CodeCustomResponse})
+				x.emit(observe.Event{Kind: observe.Responded, Backend: -1, Status: resp.Status, Code: CodeCustomResponse})
 			}
+			x.status = resp.Status
 			resp.write(w)
 		} else {
-			g.fail(w, r, p.rt, e)
+			x.fail(e)
 		}
 	} else {
-		p.rt.forward(w, r, ps, c)
+		x.forward(ps, c)
 	}
 	c.reset()
 	g.ctxPool.Put(c)

@@ -31,6 +31,7 @@ type routeSpec struct {
 	hasTo  bool
 	shared sharedSpec
 	in     inputSpec
+	doc    *RouteDoc
 	errs   []error
 }
 
@@ -108,6 +109,7 @@ type sharedSpec struct {
 	needs     []stateNeed
 	limit     *limitSpec // see RateLimit
 	res       resilienceSpec
+	cors      *corsPolicy
 }
 
 // SharedOption is an option that works on services and routes alike:

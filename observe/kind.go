@@ -21,6 +21,8 @@ var kindNames = [...]string{
 	CircuitOpened:     "circuit_opened",
 	CircuitHalfOpen:   "circuit_half_open",
 	CircuitClosed:     "circuit_closed",
+	RequestEnded:      "request_ended",
+	PanicRecovered:    "panic_recovered",
 }
 
 // String returns the kind's stable lower_snake name, such as

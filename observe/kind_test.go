@@ -22,10 +22,13 @@ func TestKindString(t *testing.T) {
 		{CircuitOpened, "circuit_opened"},
 		{CircuitHalfOpen, "circuit_half_open"},
 		{CircuitClosed, "circuit_closed"},
+
+		{RequestEnded, "request_ended"},
+		{PanicRecovered, "panic_recovered"},
 		{0, "kind(0)"},
 		{NoRoute, "no_route"},
 		{Responded, "responded"},
-		{CircuitClosed + 1, "kind(18)"},
+		{PanicRecovered + 1, "kind(20)"},
 		{255, "kind(255)"},
 	}
 	for _, tt := range tests {
@@ -53,8 +56,10 @@ func TestKindTerminal(t *testing.T) {
 		{BackendEjected, false},
 		{RequestRetried, false},
 		{CircuitClosed, false},
+		{RequestEnded, false},
+		{PanicRecovered, false},
 		{0, false},
-		{CircuitClosed + 1, false},
+		{PanicRecovered + 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.kind.String(), func(t *testing.T) {

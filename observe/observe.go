@@ -20,6 +20,7 @@ package observe
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -29,11 +30,14 @@ type Kind uint8
 
 // The events a gateway emits. Every request yields RequestStarted, then
 // exactly one of: NoRoute, Responded, PipelineFailed, DispatchFailed, or
-// BackendSelected followed by UpstreamSucceeded or UpstreamFailed (a
-// retried request yields RequestRetried and BackendSelected again before
-// that last event). A request that matched no route yields RequestStarted
-// and NoRoute (404 or 405) with empty Service and Route. OPTIONS requests
-// the gateway answers itself (no OPTIONS route declared) yield no events.
+// BackendSelected followed by UpstreamSucceeded or UpstreamFailed, and
+// last RequestEnded. A retried request yields RequestRetried
+// and BackendSelected again for each failed attempt before the last
+// attempt's outcome, which alone is terminal. A request that matched no route yields RequestStarted and
+// NoRoute (404 or 405) with empty Service and Route. A panic the gateway
+// recovered adds PanicRecovered (and PipelineFailed when it struck before
+// the terminal event) before RequestEnded. OPTIONS requests the
+// gateway answers itself (no OPTIONS route declared) yield no events.
 //
 // The resilience events (BackendEjected to CircuitClosed) report
 // decisions and state changes of a service; they are not part of any
@@ -93,6 +97,21 @@ const (
 	// CircuitClosed fires when trial requests succeeded and the circuit
 	// closes.
 	CircuitClosed
+	// RequestEnded fires last, when the gateway is done with the request:
+	// the response has been written in full, or cut, or the client went
+	// away. Status is the status the client was sent (0 when none was);
+	// Err is set when the response was cut (the upstream broke mid-body).
+	// It is not terminal: the terminal event came before it.
+	RequestEnded
+	// PanicRecovered fires when the gateway recovered from a panic while
+	// serving the request (see apigate.WithoutRecover). Err is a
+	// *[PanicError] with the panic value and the stack. Status is 500 when
+	// the gateway could still answer (code "internal"), 0 when the
+	// response had started and was cut. When the panic struck before the
+	// request's terminal event, a PipelineFailed event (500, code
+	// "internal", Err the same *PanicError) follows it: a panicking hook
+	// yields RequestStarted, PanicRecovered, PipelineFailed, RequestEnded.
+	PanicRecovered
 )
 
 // Event is one runtime event. It is passed by value; observers must not
@@ -125,12 +144,54 @@ type Event struct {
 	// Attempt is the number of the retry on RequestRetried, 1 for the
 	// first.
 	Attempt int
+	// RequestID is the request's ID (see apigate.WithRequestIDHeader), ""
+	// when request IDs are off.
+	RequestID string
+}
+
+// PanicError is the Err of a [PanicRecovered] event: a panic recovered
+// while serving a request.
+type PanicError struct {
+	// Value is the value passed to panic.
+	Value any
+	// Stack is the panicking goroutine's stack trace, as
+	// [runtime/debug.Stack] formats it.
+	Stack []byte
+}
+
+// Error returns "panic: " and the panic value.
+func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
+
+// Unwrap returns the panic value if it is an error, else nil.
+func (e *PanicError) Unwrap() error {
+	err, _ := e.Value.(error)
+	return err
 }
 
 // Observer receives events. Implementations must be safe for concurrent
 // use and must not block.
 type Observer interface {
 	Observe(ctx context.Context, e Event)
+}
+
+// Tracer is an [Observer] that follows each request as a unit, for
+// distributed tracing: it gives the request a context of its own and adds
+// headers to every upstream attempt. The gateway checks for it once, in
+// New; an observer that is not a Tracer costs nothing more. [Multi]
+// passes both calls on to the Tracers it holds.
+type Tracer interface {
+	Observer
+	// StartRequest is called once per request, with the RequestStarted
+	// event, before that event is observed. The context it returns must
+	// derive from ctx; it becomes the request's context for everything
+	// that follows: hooks and maps, the upstream request, and later events.
+	StartRequest(ctx context.Context, e Event) context.Context
+	// InjectHeader is called once per upstream attempt, after that
+	// attempt's BackendSelected event and before the request is sent, with
+	// the outbound request's headers, which it may change (a traceparent
+	// header, say). A retry sends the same headers again: set values, do
+	// not add them. ctx is the request's context. It must not keep h.
+	InjectHeader(ctx context.Context, h http.Header)
 }
 
 // Func adapts a function to the [Observer] interface.

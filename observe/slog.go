@@ -41,15 +41,21 @@ const (
 	// KeyAttempt holds the number of a retry, an int; present on
 	// request_retried records only.
 	KeyAttempt = "attempt"
+	// KeyRequestID holds the request's ID, a string; absent when request
+	// IDs are off.
+	KeyRequestID = "request_id"
+	// KeyStack holds the stack trace of a recovered panic, a string;
+	// present on PanicRecovered records only.
+	KeyStack = "stack"
 )
 
 // SlogOptions tunes the observer [NewSlog] builds. The zero value gives the
 // defaults documented on each field. Levels are read on every event, so a
 // [slog.LevelVar] changes them at run time.
 type SlogOptions struct {
-	// Progress is the level of RequestStarted and BackendSelected records,
-	// and of events of kinds this version does not know. Nil means
-	// slog.LevelDebug.
+	// Progress is the level of RequestStarted, BackendSelected and
+	// RequestEnded records, and of events of kinds this version does not
+	// know. Nil means slog.LevelDebug.
 	Progress slog.Leveler
 	// Success is the level of UpstreamSucceeded and Responded records
 	// whose status is below 500. Nil means slog.LevelDebug; set
@@ -66,7 +72,7 @@ type SlogOptions struct {
 	// ServerError is the level of failures and upstream responses whose
 	// status is 500 or above (no backend, refused, timed out, upstream
 	// 5xx), and of dispatch and upstream failures without a status. Nil
-	// means slog.LevelWarn. The gateway never logs at Error on its own: a
+	// means slog.LevelWarn. The gateway logs nothing but panics at Error: a
 	// failing upstream is not a gateway bug.
 	ServerError slog.Leveler
 	// Recovery is the level of resilience events that report a return to
@@ -76,9 +82,14 @@ type SlogOptions struct {
 	// request_retried (an attempt failed) use ServerError; health_checked
 	// uses Progress.
 	Recovery slog.Leveler
-	// OmitProgress drops RequestStarted, BackendSelected and HealthChecked
-	// records whatever the logger's level, leaving one record per request,
-	// one per retry and one per state change.
+	// Panic is the level of PanicRecovered records: a hook, map, policy,
+	// observer or middleware panicked, which is a bug. Nil means
+	// slog.LevelError.
+	Panic slog.Leveler
+	// OmitProgress drops RequestStarted, BackendSelected, HealthChecked
+	// and RequestEnded records whatever the logger's level, leaving one
+	// record per request, one per retry, one per panic and one per state
+	// change.
 	OmitProgress bool
 }
 
@@ -117,6 +128,7 @@ func NewSlog(logger *slog.Logger, opts SlogOptions) Observer {
 		noRoute:      orLevel(opts.NoRoute, slog.LevelInfo),
 		serverError:  orLevel(opts.ServerError, slog.LevelWarn),
 		recovery:     orLevel(opts.Recovery, slog.LevelInfo),
+		panic:        orLevel(opts.Panic, slog.LevelError),
 		omitProgress: opts.OmitProgress,
 	}
 	if logger == nil {
@@ -135,9 +147,9 @@ func orLevel(l slog.Leveler, def slog.Level) slog.Leveler {
 
 // slogObserver is the Observer built by NewSlog. Its fields are set once.
 type slogObserver struct {
-	logger                                                         *slog.Logger
-	progress, success, clientError, noRoute, serverError, recovery slog.Leveler
-	omitProgress                                                   bool
+	logger                                                                *slog.Logger
+	progress, success, clientError, noRoute, serverError, recovery, panic slog.Leveler
+	omitProgress                                                          bool
 }
 
 // maxAttrs is the largest number of attributes one record carries.
@@ -177,8 +189,14 @@ func (o *slogObserver) Observe(ctx context.Context, e Event) {
 	if e.Kind == UpstreamSucceeded || e.Kind == UpstreamFailed || e.Kind == HealthChecked {
 		attrs = append(attrs, slog.Duration(KeyLatency, e.Latency))
 	}
+	if e.RequestID != "" {
+		attrs = append(attrs, slog.String(KeyRequestID, e.RequestID))
+	}
 	if e.Err != nil {
 		attrs = append(attrs, slog.Any(KeyError, e.Err))
+		if pe, ok := e.Err.(*PanicError); ok {
+			attrs = append(attrs, slog.String(KeyStack, string(pe.Stack)))
+		}
 	}
 	if e.Duration != 0 {
 		attrs = append(attrs, slog.Duration(KeyDuration, e.Duration))
@@ -213,7 +231,9 @@ func (o *slogObserver) level(e Event) (slog.Level, bool) {
 		return o.serverError.Level(), true
 	case BackendReadmitted, BackendHealthy, CircuitHalfOpen, CircuitClosed:
 		return o.recovery.Level(), true
-	default: // RequestStarted, BackendSelected, HealthChecked, unknown kinds
+	case PanicRecovered:
+		return o.panic.Level(), true
+	default: // RequestStarted, BackendSelected, HealthChecked, RequestEnded, unknown kinds
 		if o.omitProgress {
 			return 0, false
 		}
@@ -273,6 +293,10 @@ func message(e Event) string {
 		return "circuit half-open"
 	case CircuitClosed:
 		return "circuit closed"
+	case RequestEnded:
+		return "request ended"
+	case PanicRecovered:
+		return "panic recovered"
 	}
 	return "event"
 }

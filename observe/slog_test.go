@@ -185,8 +185,31 @@ func TestSlogLevelsAndAttributes(t *testing.T) {
 			wantMore:  []string{"backend=1", "addr=http://10.0.0.2:8080", "latency=0s", "error=" + errRefused.Error()},
 		},
 		{
+			name: "request ended",
+			event: func() Event {
+				e := sampleEvent(RequestEnded)
+				e.Status, e.RequestID = 200, "req-1"
+				return e
+			}(),
+			wantLevel: slog.LevelDebug,
+			wantMsg:   "request ended",
+			wantMore:  []string{"status=200", "request_id=req-1"},
+		},
+		{
+			name: "panic recovered",
+			event: func() Event {
+				e := sampleEvent(PanicRecovered)
+				e.Status, e.RequestID = 500, "req-2"
+				e.Err = &PanicError{Value: "boom", Stack: []byte("goroutine 1 [running]:")}
+				return e
+			}(),
+			wantLevel: slog.LevelError,
+			wantMsg:   "panic recovered",
+			wantMore:  []string{"status=500", "request_id=req-2", "error=panic: boom", "stack=goroutine 1 [running]:"},
+		},
+		{
 			name:      "unknown kind",
-			event:     sampleEvent(CircuitClosed + 1),
+			event:     sampleEvent(PanicRecovered + 1),
 			wantLevel: slog.LevelDebug,
 			wantMsg:   "event",
 		},
@@ -257,11 +280,11 @@ func TestSlogNeverLogsSecrets(t *testing.T) {
 	var out strings.Builder
 	logger := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	o := Slog(logger)
-	for k := RequestStarted; k <= UpstreamFailed; k++ {
+	for k := RequestStarted; k <= PanicRecovered; k++ {
 		o.Observe(context.Background(), withBackend(sampleEvent(k)))
 	}
-	if got := strings.Count(out.String(), "\n"); got != 6 {
-		t.Fatalf("wrote %d lines, want 6:\n%s", got, out.String())
+	if got := strings.Count(out.String(), "\n"); got != int(PanicRecovered) {
+		t.Fatalf("wrote %d lines, want %d:\n%s", got, PanicRecovered, out.String())
 	}
 	for _, secret := range []string{"s3cret", "token", "Authorization", "Bearer"} {
 		if strings.Contains(out.String(), secret) {
@@ -282,6 +305,9 @@ func TestSlogOptions(t *testing.T) {
 	}{
 		{"omit progress drops started", SlogOptions{OmitProgress: true}, RequestStarted, 0, nil},
 		{"omit progress drops selected", SlogOptions{OmitProgress: true}, BackendSelected, 0, nil},
+		{"omit progress drops ended", SlogOptions{OmitProgress: true}, RequestEnded, 200, nil},
+		{"omit progress keeps panics", SlogOptions{OmitProgress: true}, PanicRecovered, 500, []slog.Level{slog.LevelError}},
+		{"panic level", SlogOptions{Panic: slog.LevelWarn}, PanicRecovered, 500, []slog.Level{slog.LevelWarn}},
 		{"omit progress keeps terminal", SlogOptions{OmitProgress: true}, UpstreamSucceeded, 200, []slog.Level{slog.LevelDebug}},
 		{"progress level", SlogOptions{Progress: slog.LevelInfo}, BackendSelected, 0, []slog.Level{slog.LevelInfo}},
 		{"success level", SlogOptions{Success: slog.LevelInfo}, UpstreamSucceeded, 204, []slog.Level{slog.LevelInfo}},

@@ -107,9 +107,9 @@ func run(addr string, check, debug bool) error {
 	}
 
 	calls := []excheck.Call{
-		{Note: "a read: one access-log line (stderr), no audit line",
+		{Note: "a read: one access-log line (stderr) with the request's ID, no audit line",
 			Path: "/api/items/7", Status: 200,
-			Logs:   []string{"event=upstream_succeeded", "path=/api/items/7", "status=200"},
+			Logs:   []string{"event=upstream_succeeded", "path=/api/items/7", "status=200", "request_id="},
 			NoLogs: []string{`"msg":"audit"`}},
 		{Note: "a write: an access-log line and an audit line (stdout)",
 			Method: "POST", Path: "/api/items", Header: []string{"X-User: alice", "Content-Type: application/json"},

@@ -1,8 +1,9 @@
 // Command middleware shows the gateway as an ordinary net/http handler:
 // plain func(http.Handler) http.Handler middleware (panic recovery, an
-// access log, a request ID) given to apigate.Use at gateway or route level
-// or wrapped around everything, and the gateway mounted in an
-// http.ServeMux beside a /healthz endpoint of its own.
+// access log, caching headers) given to apigate.Use at route level or
+// wrapped around everything, and the gateway mounted in an http.ServeMux
+// beside a /healthz endpoint of its own. The gateway makes request IDs
+// and recovers panics in hooks itself; the middleware covers the rest.
 //
 //	go run ./examples/middleware                            # serve on 127.0.0.1:8080 until Ctrl-C
 //	go run ./examples/middleware -check -addr 127.0.0.1:0   # send the printed requests itself and exit
@@ -11,7 +12,6 @@
 package main
 
 import (
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -27,21 +27,6 @@ import (
 
 func main() {
 	excheck.Main(run)
-}
-
-// requestID gives every request an X-Request-Id (keeping the client's),
-// visible to the upstream and echoed in the response.
-func requestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-Id")
-		if id == "" {
-			id = rand.Text()[:16]
-			r = r.Clone(r.Context()) // middleware must not modify the request it was given
-			r.Header.Set("X-Request-Id", id)
-		}
-		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r)
-	})
 }
 
 // cacheFor sets Cache-Control on the responses of the routes it wraps.
@@ -88,7 +73,8 @@ func (s *statusRecorder) WriteHeader(code int) {
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
-// recoverPanics turns a panic in any handler into a 500 and a log line,
+// recoverPanics turns a panic in any handler (the gateway recovers its
+// own; this covers the mux and handlers beside it) into a 500 and a log line,
 // instead of a dropped connection. http.ErrAbortHandler is re-panicked:
 // it is how a handler aborts a response on purpose.
 func recoverPanics(logger *log.Logger) func(http.Handler) http.Handler {
@@ -133,8 +119,10 @@ func run(addr string, check bool) error {
 	)
 	gw, err := apigate.New(
 		apigate.Mount(api, backend),
-		// Gateway middleware wraps the whole gateway, before routing.
-		apigate.Use(requestID),
+		// The gateway gives every request an X-Request-Id, keeping the one
+		// a trusted proxy sent. The example's client is local, so loopback
+		// is trusted here; a real gateway lists its load balancers.
+		apigate.WithTrustedProxies("127.0.0.1", "::1"),
 	)
 	if err != nil {
 		return err
@@ -148,8 +136,9 @@ func run(addr string, check bool) error {
 		io.WriteString(w, "ok\n")
 	})
 	// Plain wrapping covers everything, /healthz included (which gets no
-	// request ID: requestID wraps the gateway only). The access log is
-	// outermost so that it also logs the 500s of recovered panics.
+	// request ID: the gateway makes them for its own requests only). The
+	// access log is outermost so that it also logs the 500s of recovered
+	// panics.
 	handler := accessLog(logger)(recoverPanics(logger)(mux))
 
 	calls := []excheck.Call{
@@ -158,13 +147,13 @@ func run(addr string, check bool) error {
 		{Note: "through the gateway: a request ID is made, sent upstream and returned",
 			Path: "/api/items/7", Status: 200, ShowHeaders: true,
 			Want: []string{"X-Request-Id: ", `"X-Request-Id": "`, `"path": "/items/7"`}},
-		{Note: "the client's request ID is kept",
+		{Note: "a trusted client's request ID is kept",
 			Path: "/api/items/7", Header: []string{"X-Request-Id: req-42"}, Status: 200, ShowHeaders: true,
 			Want: []string{"X-Request-Id: req-42", `"X-Request-Id": "req-42"`}},
 		{Note: "route middleware: Cache-Control on /api/catalog only",
 			Path: "/api/catalog", Status: 200, ShowHeaders: true, Want: []string{"Cache-Control: public, max-age=60"}},
-		{Note: "a panicking hook: 500 from the recovery middleware, the server keeps serving",
-			Path: "/api/quota/7", Status: 500, Want: []string{"internal server error"}},
+		{Note: "a panicking hook: the gateway recovers it (500 internal), the server keeps serving",
+			Path: "/api/quota/7", Status: 500, Want: []string{"internal: internal error"}},
 		{Note: "outside /api/ the mux answers 404 itself",
 			Path: "/other", Status: 404, Want: []string{"404 page not found"}},
 	}

@@ -99,3 +99,33 @@ func BenchmarkPost(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAlive is the probe every pooled connection passes before its
+// reuse (one non-blocking peek of the socket on unix).
+func BenchmarkAlive(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			io.Copy(io.Discard, c)
+			c.Close()
+		}
+	}()
+	nc, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr := New(Options{})
+	c := tr.newConn(nc, tr.pool(key{addr: ln.Addr().String()}))
+	defer c.close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if !alive(c) {
+			b.Fatal("idle connection reported dead")
+		}
+	}
+}

@@ -24,13 +24,17 @@ const (
 // its pool; closing it earlier closes the connection rather than
 // draining an unknown amount of data.
 type respBody struct {
-	f     framed
-	c     *conn
-	ctx   context.Context
-	st    stopper
-	keep  bool
-	state atomic.Int32
-	err   error // sticky, touched by Read only
+	f    framed
+	c    *conn
+	ctx  context.Context
+	st   stopper
+	keep bool
+	// faulty is set when the response's framing is read as net/http
+	// reads it but is suspect (RFC 9112, section 6.3): its connection is
+	// not reused. readResponse sets it, for bodiless responses too.
+	faulty bool
+	state  atomic.Int32
+	err    error // sticky, touched by Read only
 }
 
 func (b *respBody) Read(p []byte) (int, error) {

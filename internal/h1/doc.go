@@ -17,9 +17,47 @@
 // upstream may answer early or stream its response while still reading
 // the request (full duplex). The response head is parsed into one string
 // (every header value a slice of it); its body returns the connection to
-// the pool when
-// read to the end (and the request body was sent whole), and closes it
-// when closed early rather than draining it.
+// the pool when read to the end, and closes it when closed early rather
+// than draining it.
+//
+// # Framing and connection reuse
+//
+// A response is framed as [http.ReadResponse] frames it (a fuzz test
+// holds the two together; the client refuses some heads net/http
+// accepts, such as obsolete line folding): no body for a HEAD request or
+// a 1xx, 204 or 304 status, whatever their headers say; else chunked
+// (Transfer-Encoding: chunked, in HTTP/1.1), Content-Length bytes, or
+// until the connection closes. No byte an upstream sends is ever read as
+// the answer to a request it was not sent for: a connection goes back to
+// the pool only when
+//   - the response ended at its framing's end (the body read to EOF,
+//     chunked trailers included) and nothing is left in the connection's
+//     read buffer after it;
+//   - neither side asked to close: "Connection: close" in the response
+//     or the request ([http.Request.Close] or its Connection header), an
+//     HTTP/1.0 response without keep-alive, a body delimited by the close;
+//   - the framing was not suspect: Transfer-Encoding together with
+//     Content-Length, or Transfer-Encoding in HTTP/1.0 (read as net/http
+//     reads them, then the connection is closed);
+//   - the request was written whole: a body still being written 50ms
+//     after its response ended closes the connection (net/http's rule),
+//     which also ends an upload to an upstream that answered early and
+//     stopped reading.
+//
+// Any error while reading a response closes its connection. Before a
+// pooled connection is reused it is probed without blocking (its read
+// buffer, the TLS layer's read-ahead, and a peek of the socket): any
+// byte, EOF or error that arrived while it was idle closes it and the
+// request takes another connection. Bytes that arrive after that probe,
+// before the next response, cannot be told from that response, as with
+// any HTTP/1.1 client without pipelining (net/http's included).
+//
+// Interim 1xx responses other than 101 are skipped; a request whose
+// context carries a [net/http/httptrace.ClientTrace] with Got1xxResponse
+// gets each of them there first, as net/http's Transport delivers them
+// (the hook's error ends the exchange). The 1xx heads no hook sees share
+// [Options.MaxResponseHeaderBytes] with the final head; after each one a
+// hook sees, the limit starts over.
 //
 // Limits a user must know:
 //   - Plain HTTP only, unless [Options.DialTLSContext] supplies TLS
@@ -38,8 +76,7 @@
 //   - A request is retried once, on a new connection, when a reused idle
 //     connection fails before any byte of the response arrived and the
 //     request is replayable (idempotent method or an Idempotency-Key
-//     header, and no body or a GetBody). A non-replayable request probes a
-//     reused connection for a close by the upstream before using it.
+//     header, and no body or a GetBody).
 //
 // # Server
 //

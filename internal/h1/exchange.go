@@ -6,10 +6,15 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
+	"net/http/httptrace"
+	"net/textproto"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/apigate-go/apigate/internal/hop"
 )
 
 // aLongTimeAgo is a deadline in the past: setting it interrupts blocked
@@ -144,7 +149,7 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 		return nil, reused, err
 	}
 	var ra *respAlloc
-	for i := 0; ; i++ {
+	for {
 		ra, err = c.readResponse(req, int(min(t.opts.MaxResponseHeaderBytes, math.MaxInt32)))
 		if err != nil {
 			return fail(fmt.Errorf("reading response: %w", err))
@@ -153,8 +158,15 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 		if res.StatusCode >= 200 || res.StatusCode == http.StatusSwitchingProtocols {
 			break
 		}
-		if i == maxInformational {
-			return fail(errors.New("too many 1xx informational responses"))
+		delivered, err := informational(ctx, res)
+		if err != nil {
+			return fail(err)
+		}
+		if delivered {
+			// As net/http does: the hook's owner limits the 1xx
+			// responses it was shown; undelivered ones share the
+			// final head's budget.
+			c.lim.n = t.opts.MaxResponseHeaderBytes - int64(c.br.Buffered())
 		}
 	}
 	c.lim.n = math.MaxInt64
@@ -176,7 +188,7 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 		}
 		return res, false, nil
 	}
-	keep := werr == nil && !res.Close && !req.Close
+	keep := werr == nil && !res.Close && !ra.body.faulty && !wantsClose(req)
 	if res.Body == http.NoBody {
 		c.finish(st.stop() && keep)
 		return res, false, nil
@@ -187,16 +199,45 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 	return res, false, nil
 }
 
-// finish ends the reading side of c's exchange: c goes back to the pool
-// when keep allows and the request body, if written by its own goroutine,
-// was sent whole; it is closed otherwise. While that goroutine still
-// runs, the decision is left to it (and c is closed at once when keep is
-// false, to end its writes).
+// informational passes a 1xx response to the Got1xxResponse hook of
+// ctx's [httptrace.ClientTrace], as net/http's Transport does, and
+// reports whether there was one. The hook's error ends the exchange.
+func informational(ctx context.Context, res *http.Response) (bool, error) {
+	trace := httptrace.ContextClientTrace(ctx)
+	if trace == nil || trace.Got1xxResponse == nil {
+		return false, nil
+	}
+	return true, trace.Got1xxResponse(res.StatusCode, textproto.MIMEHeader(res.Header))
+}
+
+// wantsClose reports whether req asks the upstream to close the
+// connection after its response.
+func wantsClose(req *http.Request) bool {
+	if req.Close {
+		return true
+	}
+	v, ok := req.Header["Connection"]
+	return ok && hop.HasToken(v, "close")
+}
+
+// finish ends the reading side of c's exchange, once the response has
+// ended: c goes back to the pool when keep allows, nothing is left unread
+// in c's buffer (bytes after a complete response are no one's answer),
+// and the request body, if written by its own goroutine, was sent whole;
+// it is closed otherwise. While that goroutine still runs, the decision
+// is left to it, and it gets maxWriteWait to finish before c is closed
+// (at once when keep is false), as net/http does.
 func (c *conn) finish(keep bool) {
+	if keep && c.br.Buffered() > 0 {
+		keep = false
+	}
 	if aw := c.aw; aw != nil {
 		aw.mu.Lock()
 		if !aw.writerDone {
 			aw.readerDone, aw.keep = true, keep
+			if keep {
+				aw.timer = time.AfterFunc(maxWriteWait, func() { aw.expire(c.nc) })
+			}
 			aw.mu.Unlock()
 			if !keep {
 				c.nc.Close()
@@ -237,6 +278,12 @@ func (c *conn) setDeadline(d time.Time) {
 // concurrently with reading the response.
 const maxSyncBody = 64 << 10
 
+// maxWriteWait is how long a request body may still be written after
+// its response ended before the connection is closed: an upstream that
+// answered early and does not read the rest would hold the connection
+// forever, and one that reads it later may answer it too.
+const maxWriteWait = 50 * time.Millisecond
+
 // asyncWrite tracks a request body written by its own goroutine. Of the
 // reader (the exchange and then the response body) and the writer, the
 // one that finishes last decides whether the connection is reused.
@@ -245,7 +292,8 @@ type asyncWrite struct {
 	writerDone bool
 	err        error // the writer's, once writerDone
 	readerDone bool
-	keep       bool // the reader's verdict, once readerDone
+	keep       bool        // the reader's verdict, once readerDone
+	timer      *time.Timer // closes the connection if the writer lags
 	// bodyErr is set when reading the request body failed; the writer
 	// then closes the connection to end the wait for a response the
 	// upstream will not send.
@@ -268,6 +316,9 @@ func (c *conn) startWrite(t *Transport, body io.ReadCloser, length int64) {
 		aw.mu.Lock()
 		aw.writerDone, aw.err = true, err
 		readerDone, keep := aw.readerDone, aw.keep
+		if aw.timer != nil {
+			aw.timer.Stop()
+		}
 		aw.mu.Unlock()
 		if readerDone {
 			// The reader has let go of c.
@@ -279,6 +330,20 @@ func (c *conn) startWrite(t *Transport, body io.ReadCloser, length int64) {
 			}
 		}
 	}()
+}
+
+// expire ends a write that outlasted its response by maxWriteWait: the
+// connection is closed, not reused.
+func (aw *asyncWrite) expire(nc net.Conn) {
+	aw.mu.Lock()
+	late := !aw.writerDone
+	if late {
+		aw.keep = false
+	}
+	aw.mu.Unlock()
+	if late {
+		nc.Close()
+	}
 }
 
 // chunkedTE reports whether te asks for chunked transfer coding.

@@ -27,7 +27,6 @@ type framed struct {
 	chunked    io.Reader    // the decoder, for framedChunked
 	trailer    *http.Header // where trailers go, for framedChunked
 	maxTrailer int          // bound on the trailer section
-	crlf       bool         // trailer lines must end in CRLF (request bodies)
 	eof        bool         // read to its end, trailers included
 	err        error        // sticky read error
 }
@@ -93,17 +92,13 @@ func (f *framed) Read(p []byte) (int, error) {
 	}
 }
 
-// readTrailer reads the trailer section after the last chunk.
+// readTrailer reads the trailer section after the last chunk. As in
+// net/http, its lines must end in CRLF: a bare LF there is an error, not
+// the section's end, so that where a message ends is never in doubt.
 func (f *framed) readTrailer() error {
-	var buf []byte
-	var err error
-	if f.crlf {
-		buf, err = readCRLFLines(f.br, f.maxTrailer)
-	} else {
-		buf, err = readLines(f.br, nil, f.maxTrailer, false)
-	}
+	buf, err := readCRLFLines(f.br, f.maxTrailer)
 	if err != nil {
-		if err == io.EOF || err == errUnexpectedEOFHead {
+		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		return err

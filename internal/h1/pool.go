@@ -195,3 +195,15 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	l.n -= int64(n)
 	return n, err
 }
+
+// layerEmpty reports whether a connection layered over another (TLS)
+// holds no data it has read ahead of c's reader: with a read deadline in
+// the past, a read returns only what the layer holds, and a timeout
+// otherwise. It leaves no read deadline on the connection.
+func layerEmpty(c *conn) bool {
+	c.nc.SetReadDeadline(aLongTimeAgo)
+	_, err := c.br.Peek(1)
+	c.nc.SetReadDeadline(time.Time{})
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -13,7 +13,7 @@ import (
 // respAlloc is a response and its body, allocated together.
 type respAlloc struct {
 	res  http.Response
-	body respBody
+	body respBody // its faulty field is set here, for any response
 }
 
 // readResponse reads a response head from c for req and frames its body,
@@ -53,6 +53,7 @@ func (c *conn) readResponse(req *http.Request, max int) (*respAlloc, error) {
 	}
 
 	ra := &respAlloc{}
+
 	res := &ra.res
 	res.Status, res.StatusCode = status, code
 	res.Proto, res.ProtoMajor, res.ProtoMinor = proto, major, minor
@@ -64,15 +65,16 @@ func (c *conn) readResponse(req *http.Request, max int) (*respAlloc, error) {
 	}
 
 	length := int64(-2) // until the connection ends
-	if te, ok := h["Transfer-Encoding"]; ok && minor >= 1 {
-		if len(te) != 1 || !strings.EqualFold(te[0], "chunked") {
-			return nil, fmt.Errorf("unsupported transfer encoding %q", clipQuote(strings.Join(te, ", ")))
-		}
+	te, hasTE := h["Transfer-Encoding"]
+	if hasTE {
+		// As net/http does, the field goes, and HTTP/1.0 ignores it; but
+		// with a Content-Length too, or in HTTP/1.0, it makes the framing
+		// suspect.
 		delete(h, "Transfer-Encoding")
-		delete(h, "Content-Length")
-		res.TransferEncoding = chunkedList
-		length = -1
-	} else if cl, ok := h["Content-Length"]; ok {
+		_, hasCL := h["Content-Length"]
+		ra.body.faulty = hasCL || minor == 0
+	}
+	if cl, ok := h["Content-Length"]; ok {
 		n, valid := parseLength(cl[0])
 		for _, v := range cl[1:] {
 			valid = valid && v == cl[0]
@@ -80,7 +82,18 @@ func (c *conn) readResponse(req *http.Request, max int) (*respAlloc, error) {
 		if !valid {
 			return nil, fmt.Errorf("invalid Content-Length %q", clipQuote(strings.Join(cl, ", ")))
 		}
+		if len(cl) > 1 {
+			h["Content-Length"] = cl[:1] // repeats of one value, as net/http keeps them
+		}
 		length = n
+	}
+	if hasTE && minor >= 1 {
+		if len(te) != 1 || !strings.EqualFold(te[0], "chunked") {
+			return nil, fmt.Errorf("unsupported transfer encoding %q", clipQuote(strings.Join(te, ", ")))
+		}
+		delete(h, "Content-Length")
+		res.TransferEncoding = chunkedList
+		length = -1
 	}
 	res.ContentLength = length
 	if length < 0 {

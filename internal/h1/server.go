@@ -440,7 +440,6 @@ func (c *srvConn) serveOne() bool {
 	b := &ex.body
 	b.c = c
 	b.init(c.br, ex.info.length, &req.Trailer, s.maxHeader)
-	b.crlf = true
 	if b.eof {
 		req.Body = http.NoBody
 	} else {

@@ -68,10 +68,10 @@ func readLines(br *bufio.Reader, dst []byte, max int, skipEmpty bool) ([]byte, e
 	}
 }
 
-// readCRLFLines is readLines for a request's trailer section, without
-// skipping: every line must end in CRLF, as net/http's server requires of
-// the line that ends it, so that the server never ends a request body
-// where net/http would not.
+// readCRLFLines is readLines for a chunked body's trailer section,
+// without skipping: every line must end in CRLF, as net/http requires of
+// requests and responses alike, so that a message never ends where
+// net/http would not end it.
 func readCRLFLines(br *bufio.Reader, max int) ([]byte, error) {
 	var dst []byte
 	for n := 0; ; {
@@ -92,7 +92,7 @@ func readCRLFLines(br *bufio.Reader, max int) ([]byte, error) {
 	}
 }
 
-var errBareLFTrailer = errors.New("h1: request trailer line not ending in CRLF")
+var errBareLFTrailer = errors.New("h1: trailer line not ending in CRLF")
 
 // readRequest reads and checks one request head from c. The request it
 // returns has no context and no body yet; info holds what the server

@@ -47,9 +47,6 @@ const (
 	DefaultMaxResponseHeaderBytes = 1 << 20
 )
 
-// maxInformational bounds the 1xx responses skipped before the final one.
-const maxInformational = 5
-
 // Transport is an HTTP/1.1 [http.RoundTripper] that exchanges each request
 // on the calling goroutine over pooled connections. Create it with [New];
 // it is safe for concurrent use.
@@ -108,7 +105,9 @@ func (t *Transport) CloseIdleConnections() {
 // errors.Is with [context.Canceled] or [context.DeadlineExceeded]; dial
 // failures contain a [*net.OpError] with Op "dial". A 101 Switching
 // Protocols response has a Body that is an [io.ReadWriteCloser] over the
-// connection.
+// connection. Other 1xx responses are skipped, after being passed to the
+// Got1xxResponse hook of the [net/http/httptrace.ClientTrace] in req's
+// context, if any.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return t.RoundTripDeadline(req, time.Time{})
 }
@@ -143,7 +142,7 @@ func (t *Transport) RoundTripDeadline(req *http.Request, deadline time.Time) (*h
 	replayable := (body == nil || req.GetBody != nil) && idempotent(req)
 
 	for attempt := 0; ; attempt++ {
-		c, err := t.conn(ctx, k, attempt == 0, replayable, deadline)
+		c, err := t.conn(ctx, k, attempt == 0, deadline)
 		if err != nil {
 			return fail(mapErr(ctx, err))
 		}
@@ -196,8 +195,9 @@ func (t *Transport) target(req *http.Request) (key, string, error) {
 }
 
 // conn returns a pooled connection for k if reuse allows, else a new one.
-// A connection for a request that cannot be replayed is probed first.
-func (t *Transport) conn(ctx context.Context, k key, reuse, replayable bool, deadline time.Time) (*conn, error) {
+// A pooled connection is probed first: one on which anything arrived
+// while it was idle (a close, or bytes no request asked for) is closed.
+func (t *Transport) conn(ctx context.Context, k key, reuse bool, deadline time.Time) (*conn, error) {
 	p := t.pool(k)
 	if reuse {
 		for {
@@ -205,10 +205,6 @@ func (t *Transport) conn(ctx context.Context, k key, reuse, replayable bool, dea
 			if c == nil {
 				break
 			}
-			if replayable {
-				return c, nil
-			}
-			c.setDeadline(time.Time{}) // an expired one would fail the probe
 			if alive(c) {
 				return c, nil
 			}

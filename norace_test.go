@@ -1,0 +1,5 @@
+//go:build !race
+
+package apigate
+
+const raceEnabled = false
