@@ -97,18 +97,21 @@ func TestFaults(t *testing.T) {
 		name     string
 		behavior apigatetest.Behavior
 		status   int
+		calls    int
 	}{
-		{"delay past the timeout", apigatetest.Delay(5*time.Second, apigatetest.Reply(200, "late")), 504},
-		{"hang", apigatetest.Hang(), 504},
-		{"reset", apigatetest.ResetConnection(), 502},
-		{"delay within the timeout", apigatetest.Delay(10*time.Millisecond, apigatetest.Reply(200, "ok")), 200},
+		{"delay past the timeout", apigatetest.Delay(5*time.Second, apigatetest.Reply(200, "late")), 504, 1},
+		{"hang", apigatetest.Hang(), 504, 1},
+		// A reset before any response is retried once (the default
+		// retry policy), on the same backend when it is the only one.
+		{"reset", apigatetest.ResetConnection(), 502, 2},
+		{"delay within the timeout", apigatetest.Delay(10*time.Millisecond, apigatetest.Reply(200, "ok")), 200, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			up := apigatetest.NewUpstream(t, tt.behavior)
 			gw := serve(t, up, apigate.GET("/x", apigate.Timeout(300*time.Millisecond)))
 			gw.Get(t, "/api/x").AssertStatus(t, tt.status)
-			up.AssertCalled(t, 1) // one attempt: nothing retried
+			up.AssertCalled(t, tt.calls)
 		})
 	}
 }
