@@ -451,13 +451,16 @@ func TestAfterAddsNoAllocations(t *testing.T) {
 	}
 }
 
+// BenchmarkAfterHook runs a passthrough route without and with an After
+// hook that checks the status and deletes a header, on each engine, and
+// httputil with the same ModifyResponse.
 func BenchmarkAfterHook(b *testing.B) {
 	up := benchUpstream(b)
 	hook := func(c *Ctx, res *UpstreamResponse) error {
 		if res.Status >= 500 {
 			return BadGateway("upstream failed")
 		}
-		res.Header.Del("Content-Type")
+		res.Header.Del("X-Powered-By")
 		return nil
 	}
 	for _, e := range engines {
@@ -483,7 +486,7 @@ func BenchmarkAfterHook(b *testing.B) {
 			if res.StatusCode >= 500 {
 				return errors.New("upstream failed")
 			}
-			res.Header.Del("Content-Type")
+			res.Header.Del("X-Powered-By")
 			return nil
 		}
 		runBench(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
