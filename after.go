@@ -20,9 +20,11 @@ type UpstreamResponse struct {
 	// any final status (200 to 599); anything else fails the request with
 	// 500 "internal".
 	Status int
-	// Header holds the upstream's fields, less the hop-by-hop ones. It
-	// replaces the fields of the same name that middleware set; fields
-	// the upstream did not send stay as middleware set them. The
+	// Header holds the upstream's fields, less the hop-by-hop ones (and
+	// the request ID header, when the gateway sets one). Each field
+	// replaces the one of the same name that middleware set (Set-Cookie
+	// is added to it); fields not in Header, deleted ones included, stay
+	// as middleware set them. The
 	// framing fields (Content-Length, Transfer-Encoding) describe the
 	// body that will still be streamed: leave them alone. Both of
 	// apigate's servers and net/http's turn CR and LF in a value into
