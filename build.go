@@ -47,6 +47,7 @@ type route struct {
 	bodyLimit int64
 	limit     *rateLimit // nil: no rate limit
 	pipe      *pipeline
+	after     []AfterHook // nil: none (see after.go)
 	res       routeResilience
 	cors      *corsPolicy
 	spec      *routeSpec // as declared, for OpenAPI
@@ -290,6 +291,9 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 		return fail("%v", err)
 	}
 	rt.pipe = pipe
+	if rt.after, err = compileAfter(&s.shared, &rs.shared); err != nil {
+		return fail("%v", err)
+	}
 
 	var handle httprouter.Handle = rt.serve
 	if mw := append(append([]func(http.Handler) http.Handler(nil), s.shared.mw...), rs.shared.mw...); len(mw) > 0 {

@@ -34,6 +34,8 @@ type Ctx struct {
 	rawQuery    string
 	hasQuery    bool
 	input       any // the decoded input the map reads
+
+	res UpstreamResponse // what After hooks edit (after.go)
 }
 
 func (c *Ctx) reset() {

@@ -49,9 +49,11 @@
 // streamed both ways and nothing of the gateway's is allocated beyond the
 // outbound request. Other routes run a pipeline with a pooled [Ctx]:
 // [Path] parameters, [Before] hooks, [Query], [JSON] or [Form] input, then
-// [Map]. Errors a client sees are [*Error] values with stable codes,
-// written by an [ErrorRenderer]; runtime events go to an optional observer
-// (package observe); backends are chosen by policies (packages policy and
+// [Map]. [After] hooks see the upstream's status and headers before the
+// client does, and may edit them or replace the response. Errors a client
+// sees are [*Error] values with stable codes, written by an
+// [ErrorRenderer]; runtime events go to an optional observer (package
+// observe); backends are chosen by policies (packages policy and
 // balancer). Misconfiguration is reported by New, never by a panic at
 // request time.
 package apigate

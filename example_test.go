@@ -144,6 +144,51 @@ func ExampleBefore() {
 	// 200 upstream saw GET /me X-User-Id=u-1
 }
 
+func ExampleAfter() {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		w.Header().Set("X-Powered-By", "legacy-app/2.3")
+		if r.URL.Path == "/items/broken" {
+			w.WriteHeader(http.StatusInternalServerError)
+			io.WriteString(w, "panic: nil map at items.go:42")
+			return
+		}
+		io.WriteString(w, "item "+strings.TrimPrefix(r.URL.Path, "/items/"))
+	}))
+	defer backend.Close()
+
+	// The gateway owns these headers: what an After hook sets wins over
+	// the upstream's field of the same name.
+	headers := func(c *apigate.Ctx, res *apigate.UpstreamResponse) error {
+		res.Header.Set("Cache-Control", "no-store")
+		res.Header.Del("X-Powered-By")
+		return nil
+	}
+	// An upstream failure becomes the gateway's own 502: the renderer
+	// writes it and the upstream's body is discarded.
+	envelope := func(c *apigate.Ctx, res *apigate.UpstreamResponse) error {
+		if res.Status >= 500 {
+			return apigate.BadGateway("the catalog failed").WithDetail("upstream %d", res.Status)
+		}
+		return nil
+	}
+	api := apigate.Service("/api", apigate.After(headers),
+		apigate.GET("/items/:id", apigate.After(envelope)),
+	)
+	gw := apigate.MustNew(apigate.Mount(api, backend.URL), apigate.WithErrorRenderer(apigate.JSONErrors))
+	defer gw.CloseIdleConnections()
+
+	for _, path := range []string{"/api/items/7", "/api/items/broken"} {
+		w := httptest.NewRecorder()
+		gw.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+		fmt.Printf("%d Cache-Control=%q X-Powered-By=%q %s\n", w.Code, w.Header().Get("Cache-Control"),
+			w.Header().Get("X-Powered-By"), strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// 200 Cache-Control="no-store" X-Powered-By="" item 7
+	// 502 Cache-Control="" X-Powered-By="" {"error":{"code":"bad_gateway","message":"the catalog failed"}}
+}
+
 // Order is a public request body. The apigate tag makes sku required;
 // Validate checks the rest after decoding.
 type Order struct {

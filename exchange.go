@@ -33,10 +33,9 @@ import (
 //     attempt returns the response head before anything is written, so a
 //     5xx can be closed and retried like a dial error is today, and the
 //     per-try deadline is the outbound one;
-//   - a response hook (After hooks that edit the status or headers, or
-//     replace the response) belongs in deliver, between the head arriving
-//     and respond copying it: res is still the upstream's, nothing has been
-//     sent to the client.
+//   - response hooks belong in deliver, between the head arriving and
+//     respond copying it, where After hooks run (after.go): res is still
+//     the upstream's, nothing has been sent to the client.
 //
 // The exchange is also the request's state from routing on, for request
 // IDs, events, tracing and panic recovery (request.go): a request that
@@ -47,6 +46,7 @@ type exchange struct {
 	w      http.ResponseWriter
 	r      *http.Request // carries the tracer's context, if any
 	c      *Ctx          // what hooks and maps changed; nil for passthrough routes
+	ps     httprouter.Params
 	o      *outbound
 	upType string // the allowed upgrade protocol, "" for none
 	// The upstream path: escaped (up), and decoded with the escaped form
@@ -98,7 +98,7 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 // forward sends the request to a backend and streams the response back.
 // c carries what hooks and maps changed; nil for passthrough routes.
 func (x *exchange) forward(ps httprouter.Params, c *Ctx) {
-	x.c = c
+	x.c, x.ps = c, ps
 	defer x.end()
 	if e := x.admit(); e != nil {
 		x.fail(e)
@@ -194,17 +194,14 @@ func (x *exchange) failed(b balancer.Backend, e *Error, lat time.Duration) {
 
 // succeeded records that backend b answered and delivers its response.
 func (x *exchange) succeeded(b balancer.Backend, res *http.Response, lat time.Duration) {
-	rt, g := x.rt, x.rt.gw
+	rt := x.rt
 	rt.svc.health.answered(b.Index, res.StatusCode, lat)
 	x.ended(res.StatusCode, false)
 	if rt.tracker != nil {
 		// Done also when delivering aborts the handler.
 		defer rt.tracker.Done(b.Index, balancer.Result{Status: res.StatusCode, Latency: lat})
 	}
-	if g.obs != nil {
-		x.emit(observe.Event{Kind: observe.UpstreamSucceeded, Backend: b.Index, Addr: b.Addr, Status: res.StatusCode, Latency: lat})
-	}
-	x.deliver(res)
+	x.deliver(b, res, lat)
 }
 
 // attempt sends the outbound request to backend b and returns the
@@ -235,11 +232,19 @@ func (x *exchange) attempt(b balancer.Backend) (*http.Response, time.Duration, e
 	return res, lat, err
 }
 
-// deliver writes the upstream response to the client: a 101 completes an
-// upgrade, anything else is streamed.
-func (x *exchange) deliver(res *http.Response) {
+// deliver reports backend b's answer to the observer and writes it to the
+// client: a 101 completes an upgrade, anything else is streamed, through
+// the route's After hooks (after.go) when it has any.
+func (x *exchange) deliver(b balancer.Backend, res *http.Response, lat time.Duration) {
 	if x.g.ids != nil {
 		delete(res.Header, x.g.ids.header) // the gateway's ID stands
+	}
+	if res.StatusCode != http.StatusSwitchingProtocols && x.rt.after != nil {
+		x.after(b, res, lat)
+		return
+	}
+	if x.g.obs != nil {
+		x.emit(observe.Event{Kind: observe.UpstreamSucceeded, Backend: b.Index, Addr: b.Addr, Status: res.StatusCode, Latency: lat})
 	}
 	x.status = res.StatusCode
 	if res.StatusCode == http.StatusSwitchingProtocols {

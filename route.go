@@ -101,6 +101,7 @@ func To(template string) RouteOption { return toOption(template) }
 type sharedSpec struct {
 	mw        []func(http.Handler) http.Handler
 	hooks     []Hook
+	after     []AfterHook
 	policy    string
 	bodyLimit int64
 	timeout   time.Duration
@@ -112,9 +113,9 @@ type sharedSpec struct {
 }
 
 // SharedOption is an option that works on services and routes alike:
-// [Before], [Policy], [BodyLimit], [Timeout] and [RequireState]. On a
-// service it applies to every route; a route's own setting wins, and hooks
-// and required state accumulate (service hooks run first).
+// [Before], [After], [Policy], [BodyLimit], [Timeout] and [RequireState].
+// On a service it applies to every route; a route's own setting wins, and
+// hooks and required state accumulate (service hooks run first).
 type SharedOption struct{ apply func(*sharedSpec) }
 
 func (o SharedOption) applyService(s *ServiceSpec) { o.apply(&s.shared) }
