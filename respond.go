@@ -107,33 +107,36 @@ func isEventStream(h http.Header) bool {
 
 // informational forwards the upstream's 1xx responses (103 Early Hints,
 // 102 Processing) to the client while the exchange waits for the final
-// one. The upstream client reports them through the request context's
-// [httptrace.ClientTrace]; the trace and its callback are made once per
-// outbound state, so with a pooled one they cost nothing per request.
+// one. The upstream client reports them to fn: net/http's through the
+// request context's [httptrace.ClientTrace], apigate's own as an
+// argument. fn is bound once per outbound state, so with a pooled one it
+// costs nothing per request; it is nil when 1xx responses are not
+// forwarded.
 type informational struct {
 	ct httptrace.ClientTrace
-	fn func(int, textproto.MIMEHeader) error // ct's Got1xxResponse, kept
-	on bool                                  // ct is in the exchange's context
+	fn func(int, textproto.MIMEHeader) error // got1xx, once bound
 
 	mu sync.Mutex
 	w  http.ResponseWriter // nil outside roundTrip
 }
 
-// trace returns ctx with the trace that forwards 1xx responses.
+// bind makes fn, so that 1xx responses are forwarded.
+func (in *informational) bind() { in.fn = in.got1xx }
+
+// trace returns ctx with a trace whose Got1xxResponse is fn.
 func (in *informational) trace(ctx context.Context) context.Context {
 	if in.fn == nil {
-		in.fn = in.got1xx
+		in.bind()
 	}
 	// Set each time: WithClientTrace composes any trace already in ctx
 	// into ours.
 	in.ct = httptrace.ClientTrace{Got1xxResponse: in.fn}
-	in.on = true
 	return httptrace.WithClientTrace(ctx, &in.ct)
 }
 
 // begin lets 1xx responses through to w until end.
 func (in *informational) begin(w http.ResponseWriter) {
-	if in.on {
+	if in.fn != nil {
 		in.mu.Lock()
 		in.w = w
 		in.mu.Unlock()
@@ -143,7 +146,7 @@ func (in *informational) begin(w http.ResponseWriter) {
 // end stops forwarding 1xx responses: the upstream client may still call
 // back after the exchange has moved on (to write an error, say).
 func (in *informational) end() {
-	if in.on {
+	if in.fn != nil {
 		in.mu.Lock()
 		in.w = nil
 		in.mu.Unlock()
