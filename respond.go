@@ -113,8 +113,9 @@ func isEventStream(h http.Header) bool {
 // costs nothing per request; it is nil when 1xx responses are not
 // forwarded.
 type informational struct {
-	ct httptrace.ClientTrace
-	fn func(int, textproto.MIMEHeader) error // got1xx, once bound
+	ct  httptrace.ClientTrace
+	ctx traceCtx
+	fn  func(int, textproto.MIMEHeader) error // got1xx, once bound
 
 	mu sync.Mutex
 	w  http.ResponseWriter // nil outside roundTrip
@@ -128,10 +129,55 @@ func (in *informational) trace(ctx context.Context) context.Context {
 	if in.fn == nil {
 		in.bind()
 	}
-	// Set each time: WithClientTrace composes any trace already in ctx
-	// into ours.
 	in.ct = httptrace.ClientTrace{Got1xxResponse: in.fn}
-	return httptrace.WithClientTrace(ctx, &in.ct)
+	if traceKey == nil || httptrace.ContextClientTrace(ctx) != nil {
+		// WithClientTrace composes the trace already in ctx into ours.
+		return httptrace.WithClientTrace(ctx, &in.ct)
+	}
+	in.ctx = traceCtx{ctx, &in.ct}
+	return &in.ctx
+}
+
+// traceCtx is a context carrying a [httptrace.ClientTrace] that, unlike
+// [httptrace.WithClientTrace]'s, costs no allocation of its own: it lives
+// in the outbound state. It stands for WithClientTrace only when its
+// parent has no trace to compose with ours.
+type traceCtx struct {
+	context.Context
+	trace *httptrace.ClientTrace
+}
+
+func (c *traceCtx) Value(key any) any {
+	if key == traceKey {
+		return c.trace
+	}
+	return c.Context.Value(key)
+}
+
+// traceKey is the context key under which [httptrace.ContextClientTrace]
+// looks for a trace, as it asks a context for it; nil if it could not be
+// learnt, and then traces are made with [httptrace.WithClientTrace].
+var traceKey = func() any {
+	var p keyProbe
+	p.Context = context.Background()
+	httptrace.ContextClientTrace(&p)
+	if p.keys != 1 {
+		return nil
+	}
+	return p.key
+}()
+
+// keyProbe is a context that records the key of the lookup made in it.
+type keyProbe struct {
+	context.Context
+	key  any
+	keys int
+}
+
+func (p *keyProbe) Value(key any) any {
+	p.key = key
+	p.keys++
+	return nil
 }
 
 // begin lets 1xx responses through to w until end.
