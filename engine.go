@@ -88,25 +88,31 @@ type h1Engine struct {
 	trace bool       // forward 1xx responses
 }
 
+// The client takes the 1xx callback as an argument too, bound once per
+// pooled outbound state: forwarding 1xx responses costs no allocation
+// and leaves the request's context as the server made it.
 func newH1Engine(t *h1.Transport, trace bool) h1Engine {
-	return h1Engine{t: t, trace: trace, pool: &sync.Pool{New: func() any { return new(outbound) }}}
+	return h1Engine{t: t, trace: trace, pool: &sync.Pool{New: func() any {
+		o := new(outbound)
+		if trace {
+			o.info.bind()
+		}
+		return o
+	}}}
 }
 
 func (e h1Engine) acquire(r *http.Request) *outbound {
 	o := e.pool.Get().(*outbound)
-	if e.trace {
-		o.req = *r.WithContext(o.info.trace(r.Context()))
-	} else {
-		o.req = *r
-	}
+	o.req = *r
 	return o
 }
 
 func (e h1Engine) roundTrip(o *outbound, deadline time.Time) (*http.Response, error) {
-	return e.t.RoundTripDeadline(&o.req, deadline)
+	return e.t.RoundTripWith(&o.req, h1.RoundTripOptions{Deadline: deadline, Got1xx: o.info.fn})
 }
 
-// release recycles o, keeping only its header storage and its trace.
+// release recycles o, keeping only its header storage and its bound 1xx
+// callback.
 func (e h1Engine) release(o *outbound) {
 	*o = outbound{hbuf: o.hbuf, info: informational{fn: o.info.fn}}
 	e.pool.Put(o)

@@ -238,12 +238,11 @@ func WithUpgradeIdleTimeout(d time.Duration) Option {
 // WithoutInformational stops the gateway from forwarding the upstream's
 // 1xx informational responses (103 Early Hints, 102 Processing) to the
 // client, which it does by default (RFC 9110 section 15.2). Forwarding
-// them puts an [net/http/httptrace.ClientTrace] in every outbound request's
-// context: two small allocations per request with the EngineNetHTTP
-// client, one with the EngineHTTP1 client behind net/http's server, and
-// about eight behind the EngineHTTP1 server, whose request context the
-// EngineHTTP1 client otherwise watches for free. Turn it off when no
-// upstream sends 1xx responses and those allocations matter.
+// them costs the EngineHTTP1 client nothing; with the EngineNetHTTP
+// client (or one given with WithRoundTripper) it puts an
+// [net/http/httptrace.ClientTrace] in every outbound request's context,
+// one small allocation per request. Turn it off when no upstream sends
+// 1xx responses and that allocation matters.
 func WithoutInformational() Option {
 	return optionFunc(func(c *config) { c.no1xx = true })
 }

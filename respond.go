@@ -107,33 +107,82 @@ func isEventStream(h http.Header) bool {
 
 // informational forwards the upstream's 1xx responses (103 Early Hints,
 // 102 Processing) to the client while the exchange waits for the final
-// one. The upstream client reports them through the request context's
-// [httptrace.ClientTrace]; the trace and its callback are made once per
-// outbound state, so with a pooled one they cost nothing per request.
+// one. The upstream client reports them to fn: net/http's through the
+// request context's [httptrace.ClientTrace], apigate's own as an
+// argument. fn is bound once per outbound state, so with a pooled one it
+// costs nothing per request; it is nil when 1xx responses are not
+// forwarded.
 type informational struct {
-	ct httptrace.ClientTrace
-	fn func(int, textproto.MIMEHeader) error // ct's Got1xxResponse, kept
-	on bool                                  // ct is in the exchange's context
+	ct  httptrace.ClientTrace
+	ctx traceCtx
+	fn  func(int, textproto.MIMEHeader) error // got1xx, once bound
 
 	mu sync.Mutex
 	w  http.ResponseWriter // nil outside roundTrip
 }
 
-// trace returns ctx with the trace that forwards 1xx responses.
+// bind makes fn, so that 1xx responses are forwarded.
+func (in *informational) bind() { in.fn = in.got1xx }
+
+// trace returns ctx with a trace whose Got1xxResponse is fn.
 func (in *informational) trace(ctx context.Context) context.Context {
 	if in.fn == nil {
-		in.fn = in.got1xx
+		in.bind()
 	}
-	// Set each time: WithClientTrace composes any trace already in ctx
-	// into ours.
 	in.ct = httptrace.ClientTrace{Got1xxResponse: in.fn}
-	in.on = true
-	return httptrace.WithClientTrace(ctx, &in.ct)
+	if traceKey == nil || httptrace.ContextClientTrace(ctx) != nil {
+		// WithClientTrace composes the trace already in ctx into ours.
+		return httptrace.WithClientTrace(ctx, &in.ct)
+	}
+	in.ctx = traceCtx{ctx, &in.ct}
+	return &in.ctx
+}
+
+// traceCtx is a context carrying a [httptrace.ClientTrace] that, unlike
+// [httptrace.WithClientTrace]'s, costs no allocation of its own: it lives
+// in the outbound state. It stands for WithClientTrace only when its
+// parent has no trace to compose with ours.
+type traceCtx struct {
+	context.Context
+	trace *httptrace.ClientTrace
+}
+
+func (c *traceCtx) Value(key any) any {
+	if key == traceKey {
+		return c.trace
+	}
+	return c.Context.Value(key)
+}
+
+// traceKey is the context key under which [httptrace.ContextClientTrace]
+// looks for a trace, as it asks a context for it; nil if it could not be
+// learnt, and then traces are made with [httptrace.WithClientTrace].
+var traceKey = func() any {
+	var p keyProbe
+	p.Context = context.Background()
+	httptrace.ContextClientTrace(&p)
+	if p.keys != 1 {
+		return nil
+	}
+	return p.key
+}()
+
+// keyProbe is a context that records the key of the lookup made in it.
+type keyProbe struct {
+	context.Context
+	key  any
+	keys int
+}
+
+func (p *keyProbe) Value(key any) any {
+	p.key = key
+	p.keys++
+	return nil
 }
 
 // begin lets 1xx responses through to w until end.
 func (in *informational) begin(w http.ResponseWriter) {
-	if in.on {
+	if in.fn != nil {
 		in.mu.Lock()
 		in.w = w
 		in.mu.Unlock()
@@ -143,7 +192,7 @@ func (in *informational) begin(w http.ResponseWriter) {
 // end stops forwarding 1xx responses: the upstream client may still call
 // back after the exchange has moved on (to write an error, say).
 func (in *informational) end() {
-	if in.on {
+	if in.fn != nil {
 		in.mu.Lock()
 		in.w = nil
 		in.mu.Unlock()

@@ -55,7 +55,8 @@
 // Interim 1xx responses other than 101 are skipped; a request whose
 // context carries a [net/http/httptrace.ClientTrace] with Got1xxResponse
 // gets each of them there first, as net/http's Transport delivers them
-// (the hook's error ends the exchange). The 1xx heads no hook sees share
+// (the hook's error ends the exchange); [RoundTripOptions.Got1xx] takes
+// such a hook without a derived context. The 1xx heads no hook sees share
 // [Options.MaxResponseHeaderBytes] with the final head; after each one a
 // hook sees, the limit starts over.
 //

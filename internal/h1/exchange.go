@@ -65,8 +65,8 @@ func (c *conn) watch(ctx context.Context) (stopper, bool) {
 // informational responses other than 101. On error c is closed and retry
 // reports whether c was a reused connection that failed before any byte
 // of the response arrived. body is req's body (nil for none); exchange
-// closes it.
-func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, host string, body io.ReadCloser, deadline time.Time) (res *http.Response, retry bool, err error) {
+// closes it. got1xx is [RoundTripOptions.Got1xx].
+func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, host string, body io.ReadCloser, deadline time.Time, got1xx func(int, textproto.MIMEHeader) error) (res *http.Response, retry bool, err error) {
 	c.setDeadline(deadline)
 	st, ok := c.watch(ctx)
 	if !ok {
@@ -158,7 +158,7 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 		if res.StatusCode >= 200 || res.StatusCode == http.StatusSwitchingProtocols {
 			break
 		}
-		delivered, err := informational(ctx, res)
+		delivered, err := informational(ctx, res, got1xx)
 		if err != nil {
 			return fail(err)
 		}
@@ -199,15 +199,22 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 	return res, false, nil
 }
 
-// informational passes a 1xx response to the Got1xxResponse hook of
-// ctx's [httptrace.ClientTrace], as net/http's Transport does, and
-// reports whether there was one. The hook's error ends the exchange.
-func informational(ctx context.Context, res *http.Response) (bool, error) {
+// informational passes a 1xx response to got1xx, if set, and then to
+// the Got1xxResponse hook of ctx's [httptrace.ClientTrace], as net/http's
+// Transport does, and reports whether either was there. A hook's error
+// ends the exchange.
+func informational(ctx context.Context, res *http.Response, got1xx func(int, textproto.MIMEHeader) error) (bool, error) {
+	h := textproto.MIMEHeader(res.Header)
+	if got1xx != nil {
+		if err := got1xx(res.StatusCode, h); err != nil {
+			return true, err
+		}
+	}
 	trace := httptrace.ContextClientTrace(ctx)
 	if trace == nil || trace.Got1xxResponse == nil {
-		return false, nil
+		return got1xx != nil, nil
 	}
-	return true, trace.Got1xxResponse(res.StatusCode, textproto.MIMEHeader(res.Header))
+	return true, trace.Got1xxResponse(res.StatusCode, h)
 }
 
 // wantsClose reports whether req asks the upstream to close the

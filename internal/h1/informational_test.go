@@ -162,3 +162,71 @@ func TestInformationalLimits(t *testing.T) {
 		})
 	}
 }
+
+// TestRoundTripWithGot1xx: RoundTripOptions.Got1xx is shown each 1xx
+// response before the context's trace hook; its error ends the exchange
+// without reaching that hook; and the 1xx responses it sees are delivered
+// ones, each resetting the response head limit.
+func TestRoundTripWithGot1xx(t *testing.T) {
+	one := "HTTP/1.1 103 Early Hints\r\nLink: <" + strings.Repeat("x", 200) + ">\r\n\r\n"
+	u := interimUpstream(t, strings.Repeat(one, 10)+"HTTP/1.1 102 Processing\r\n\r\n") // over 1 KiB together
+	tr := New(Options{MaxResponseHeaderBytes: 1024})
+	t.Cleanup(tr.CloseIdleConnections)
+	var seen []string
+	record := func(who string, err error) func(int, textproto.MIMEHeader) error {
+		return func(code int, h textproto.MIMEHeader) error {
+			seen = append(seen, fmt.Sprintf("%s %d %d", who, code, len(h["Link"])))
+			return err
+		}
+	}
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{Got1xxResponse: record("trace", nil)})
+
+	req, _ := http.NewRequestWithContext(ctx, "GET", u.url+"/a", nil)
+	res, err := tr.RoundTripWith(req, RoundTripOptions{Got1xx: record("opt", nil)})
+	if err != nil {
+		t.Fatalf("RoundTripWith: %v", err)
+	}
+	if got := readAll(t, res); res.StatusCode != 200 || got != "/a" {
+		t.Errorf("got %d %q, want 200 %q", res.StatusCode, got, "/a")
+	}
+	var want []string
+	for range 10 {
+		want = append(want, "opt 103 1", "trace 103 1")
+	}
+	want = append(want, "opt 102 0", "trace 102 0")
+	if g, w := strings.Join(seen, "\n"), strings.Join(want, "\n"); g != w {
+		t.Errorf("hooks saw\n%s\nwant\n%s", g, w)
+	}
+
+	// Got1xx alone, in a context without a trace, delivers them too.
+	seen = nil
+	req, _ = http.NewRequest("GET", u.url+"/b", nil)
+	res, err = tr.RoundTripWith(req, RoundTripOptions{Got1xx: record("opt", nil)})
+	if err != nil {
+		t.Fatalf("Got1xx alone: %v", err)
+	}
+	if got := readAll(t, res); got != "/b" || len(seen) != 11 {
+		t.Errorf("Got1xx alone: got %q after %d 1xx responses, want %q after 11", got, len(seen), "/b")
+	}
+
+	seen = nil
+	errStop := errors.New("stop here")
+	req, _ = http.NewRequestWithContext(ctx, "GET", u.url+"/c", nil)
+	if _, err := tr.RoundTripWith(req, RoundTripOptions{Got1xx: record("opt", errStop)}); !errors.Is(err, errStop) {
+		t.Errorf("got %v, want Got1xx's error", err)
+	}
+	if g := strings.Join(seen, "\n"); g != "opt 103 1" {
+		t.Errorf("after Got1xx's error, hooks saw\n%s\nwant only Got1xx's first call", g)
+	}
+	req, _ = http.NewRequest("GET", u.url+"/d", nil)
+	res, err = tr.RoundTripWith(req, RoundTripOptions{Got1xx: record("opt", nil)})
+	if err != nil {
+		t.Fatalf("after Got1xx's error: %v", err)
+	}
+	if got := readAll(t, res); got != "/d" {
+		t.Errorf("after Got1xx's error: got %q, want %q", got, "/d")
+	}
+	if got := u.conns.Load(); got != 2 {
+		t.Errorf("upstream saw %d connections, want 2 (the failed exchange's not reused)", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -118,6 +119,30 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 // connection's deadlines rather than a derived context, so it costs no
 // allocation; expiry is a timeout [net.Error].
 func (t *Transport) RoundTripDeadline(req *http.Request, deadline time.Time) (*http.Response, error) {
+	return t.RoundTripWith(req, RoundTripOptions{Deadline: deadline})
+}
+
+// RoundTripOptions are what [Transport.RoundTripWith] takes beyond the
+// request. Passing them costs no allocation, where putting them in the
+// request's context would cost a derived context (and, for the context
+// of a request from this package's server, the free watch of its
+// cancellation).
+type RoundTripOptions struct {
+	// Deadline bounds the whole exchange as in
+	// [Transport.RoundTripDeadline], unless it is zero.
+	Deadline time.Time
+	// Got1xx, if set, is given each 1xx response other than 101, before
+	// the Got1xxResponse hook of the [net/http/httptrace.ClientTrace] in
+	// the request's context, if any; an error from either ends the
+	// exchange. A 1xx response Got1xx is shown counts as delivered for
+	// [Options.MaxResponseHeaderBytes]. The header it is given is the
+	// 1xx response's, not to be kept or modified.
+	Got1xx func(code int, header textproto.MIMEHeader) error
+}
+
+// RoundTripWith is RoundTrip with the options of o.
+func (t *Transport) RoundTripWith(req *http.Request, o RoundTripOptions) (*http.Response, error) {
+	deadline := o.Deadline
 	body := req.Body
 	if body == http.NoBody {
 		body = nil
@@ -146,7 +171,7 @@ func (t *Transport) RoundTripDeadline(req *http.Request, deadline time.Time) (*h
 		if err != nil {
 			return fail(mapErr(ctx, err))
 		}
-		res, retry, err := t.exchange(ctx, c, req, host, body, deadline)
+		res, retry, err := t.exchange(ctx, c, req, host, body, deadline, o.Got1xx)
 		if err == nil {
 			return res, nil
 		}
