@@ -491,3 +491,32 @@ func TestDesyncEarlyAnswerWhileUploadStalls(t *testing.T) {
 		}
 	})
 }
+
+// TestDesyncUploadKeepsConnection: an upload the upstream reads whole
+// leaves the client's connection open for the next request, on every
+// pairing (only an answer that comes before the upload ends closes it).
+func TestDesyncUploadKeepsConnection(t *testing.T) {
+	forEachPair(t, func(t *testing.T, p enginePair) {
+		up := newKeepAliveUpstream(t, ownPath)
+		addr := serveDesync(t, p, ServeOptions{}, Mount(Service("/", POST("/*p")), up.url))
+		for _, body := range []string{"small", strings.Repeat("b", 100<<10)} {
+			for _, chunked := range []bool{false, true} {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				framed := "Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+				if chunked {
+					framed = "Transfer-Encoding: chunked\r\n\r\n" + fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(body), body)
+				}
+				go io.WriteString(c, "POST /one HTTP/1.1\r\nHost: a\r\n"+framed+"POST /two HTTP/1.1\r\nHost: a\r\n"+framed)
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				got, err := readResponses(bufio.NewReader(c), http.MethodPost, 2)
+				if strings.Join(got, ",") != "200 /one,200 /two" {
+					t.Errorf("%d bytes, chunked %v: responses %q (err %v), want both on one connection", len(body), chunked, got, err)
+				}
+				c.Close()
+			}
+		}
+	})
+}

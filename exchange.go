@@ -239,6 +239,13 @@ func (x *exchange) deliver(b balancer.Backend, res *http.Response, lat time.Dura
 	if x.g.ids != nil {
 		delete(res.Header, x.g.ids.header) // the gateway's ID stands
 	}
+	if x.streamed && !x.o.body.eof.Load() {
+		// The upstream answered before the client finished its upload:
+		// the connection closes after the response, so no server waits
+		// to drain a body the client may never send (net/http's does,
+		// after the handler returns, with no deadline of its own).
+		x.w.Header().Set("Connection", "close")
+	}
 	if res.StatusCode != http.StatusSwitchingProtocols && x.rt.after != nil {
 		x.after(b, res, lat)
 		return

@@ -245,6 +245,7 @@ type clientBody struct {
 	failed   atomic.Bool // a read failed
 	tooLarge atomic.Bool // the body passed limit
 	expired  atomic.Bool // the deadline passed while the body was still read
+	eof      atomic.Bool // the body was read whole
 }
 
 // arm sets the client connection's read deadline to the past in d from
@@ -286,6 +287,7 @@ func (b *clientBody) Read(p []byte) (int, error) {
 	case err == io.EOF:
 		// Read whole: a later deadline must not touch the connection,
 		// which the server may be watching or reusing.
+		b.eof.Store(true)
 		b.disarm()
 	case err != nil:
 		b.failed.Store(true)
