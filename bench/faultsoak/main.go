@@ -264,7 +264,7 @@ func runConfig(ctx context.Context, c config, o options) (result, error) {
 
 	client := &http.Client{
 		Timeout:   5 * time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: o.workers, DisableCompression: true, Proxy: nil},
+		Transport: &http.Transport{MaxIdleConnsPerHost: o.workers, DisableCompression: true},
 	}
 	defer client.CloseIdleConnections()
 	target := "http://" + ln.Addr().String() + "/api/items/"
