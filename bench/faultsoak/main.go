@@ -352,7 +352,7 @@ func table(results []result) string {
 	b.WriteString("| Configuration | Client requests | Client errors | Error rate | Failing backend saw (503s) | Retries | Ejections | p50 | p99 |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {
-		fmt.Fprintf(&b, "| `%s`: %s | %d | %d | %.2f%% | %d (%d) | %d | %d | %s | %s |\n",
+		fmt.Fprintf(&b, "| `%s`: %s | %d | %d | %.3g%% | %d (%d) | %d | %d | %s | %s |\n",
 			r.config, r.about, r.requests, r.errors, r.errorRate(),
 			r.upstream[failing], r.upstream503[failing], r.retries, r.ejections,
 			fmtDur(r.p50), fmtDur(r.p99))
