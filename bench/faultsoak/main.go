@@ -128,6 +128,9 @@ type result struct {
 	// upstream and upstream503 are the proxied requests each upstream saw
 	// and answered 503; probes the health checks each saw.
 	upstream, upstream503, probes [backends]int64
+	// faulted is the proxied requests the failing backend saw during the
+	// fault, half of which it answered 503.
+	faulted int64
 	// retries and ejections are the gateway's request_retried and
 	// backend_ejected events.
 	retries, ejections int64
@@ -167,10 +170,10 @@ func soak(ctx context.Context, o options, log io.Writer) ([]result, error) {
 // switch; while it is on, each of its answers is a 503 with probability
 // one half.
 type upstream struct {
-	url                          string
-	srv                          *http.Server
-	fault                        *atomic.Bool
-	requests, unavailable, probe atomic.Int64
+	url                                   string
+	srv                                   *http.Server
+	fault                                 *atomic.Bool
+	requests, faulted, unavailable, probe atomic.Int64
 
 	mu  sync.Mutex
 	rng *rand.Rand
@@ -184,6 +187,9 @@ func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		u.requests.Add(1)
 	}
 	if u.fault != nil && u.fault.Load() {
+		if !probe {
+			u.faulted.Add(1)
+		}
 		u.mu.Lock()
 		fail := u.rng.IntN(2) == 0
 		u.mu.Unlock()
@@ -333,6 +339,7 @@ func runConfig(ctx context.Context, c config, o options) (result, error) {
 		res.upstream503[i] = u.unavailable.Load()
 		res.probes[i] = u.probe.Load()
 	}
+	res.faulted = ups[failing].faulted.Load()
 	res.retries, res.ejections = retries.Load(), ejections.Load()
 	return res, nil
 }

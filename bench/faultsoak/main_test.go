@@ -65,8 +65,16 @@ func TestSoakQuick(t *testing.T) {
 	if off.errors == 0 || off.errors != off.upstream503[failing] {
 		t.Errorf("off: %d client errors, want the failing backend's %d 503s (> 0)", off.errors, off.upstream503[failing])
 	}
-	if rate := off.errorRate(); rate < 4 || rate > 14 {
-		t.Errorf("off: error rate %.2f%%, want about 8.3%% (4%% to 14%%)", rate)
+	if rate := off.errorRate(); rate < 2 || rate > 20 {
+		t.Errorf("off: error rate %.2f%%, want about 8.3%% (2%% to 20%%)", rate)
+	}
+	// How many requests fall in the fault phase depends on the machine's
+	// load over the run; of those, the failing backend fails half.
+	if off.faulted < 30 {
+		t.Errorf("off: the failing backend saw %d requests during the fault, want at least 30", off.faulted)
+	} else if half := float64(off.errors) / float64(off.faulted); half < 0.3 || half > 0.7 {
+		t.Errorf("off: %d client errors for %d requests to the failing backend during the fault (%.2f), want about half",
+			off.errors, off.faulted, half)
 	}
 	if share := float64(off.upstream[failing]) / float64(off.requests); share < 0.3 || share > 0.37 {
 		t.Errorf("off: failing backend got %.2f of the requests, want a third (round-robin)", share)
