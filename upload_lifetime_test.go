@@ -134,7 +134,10 @@ func runUploadCase(t *testing.T, front, path, head, first, rest string, wantStat
 	status, body, ok := c.read()
 	timeoutOK := wantStatus == 0
 	switch {
-	case timeoutOK && status == http.StatusGatewayTimeout:
+	case timeoutOK && (status == http.StatusGatewayTimeout || status == http.StatusBadGateway):
+		// Under stress an upload may time out, or meet a pooled upstream
+		// connection the upstream is closing (a POST is not retried):
+		// either is an answer of its own, never another request's.
 		wantStatus, wantBody = status, ""
 	case timeoutOK:
 		wantStatus = 200
@@ -143,7 +146,7 @@ func runUploadCase(t *testing.T, front, path, head, first, rest string, wantStat
 		t.Fatalf("upload: got %d %q (answered: %v), want %d %q", status, body, ok, wantStatus, wantBody)
 	}
 	status, body, ok = c.read()
-	if timeoutOK && status == http.StatusGatewayTimeout {
+	if timeoutOK && (status == http.StatusGatewayTimeout || status == http.StatusBadGateway) {
 		return
 	}
 	if ok && (status != 200 || body != "next") {
