@@ -49,9 +49,10 @@ type exchange struct {
 	up, decoded, raw string
 	rawQuery         string
 	cands            []balancer.Backend
-	key              string    // affinity key
-	deadline         time.Time // the route's timeout from now, zero for none
-	streamed         bool      // the client's body is streamed through o.body
+	bs               *backendSet // the service's backends, loaded once
+	key              string      // affinity key
+	deadline         time.Time   // the route's timeout from now, zero for none
+	streamed         bool        // the client's body is streamed through o.body
 	g                guard
 }
 
@@ -84,7 +85,7 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 // forward sends the request to a backend and streams the response back.
 // c carries what hooks and maps changed; nil for passthrough routes.
 func (rt *route) forward(w http.ResponseWriter, r *http.Request, ps httprouter.Params, c *Ctx) {
-	x := exchange{rt: rt, w: w, r: r, c: c}
+	x := exchange{rt: rt, w: w, r: r, c: c, bs: rt.svc.set.Load()}
 	defer x.end()
 	if e := x.admit(); e != nil {
 		rt.gw.fail(w, r, rt, e)
@@ -115,7 +116,7 @@ func (x *exchange) end() {
 func (x *exchange) run() {
 	rt, g := x.rt, x.rt.gw
 	for attempts := 0; ; {
-		i := rt.bal.Pick(x.cands, x.key)
+		i := x.bs.bals[rt.slot].bal.Pick(x.cands, x.key)
 		if i < 0 || i >= len(x.cands) {
 			g.fail(x.w, x.r, rt, &Error{Status: http.StatusServiceUnavailable, Code: CodeNoBackend, Message: "no backend available"})
 			return
@@ -143,8 +144,8 @@ func (x *exchange) run() {
 			x.failed(b, clientClosed(nil), lat)
 			return
 		}
-		if rt.tracker != nil {
-			rt.tracker.Done(b.Index, balancer.Result{Latency: lat, Err: err})
+		if tr := x.bs.bals[rt.slot].tracker; tr != nil {
+			tr.Done(b.Index, balancer.Result{Latency: lat, Err: err})
 		}
 		e, retry := x.failure(b, attempts, err)
 		if retry {
@@ -180,11 +181,11 @@ func (x *exchange) failed(b balancer.Backend, e *Error, lat time.Duration) {
 // succeeded records that backend b answered and delivers its response.
 func (x *exchange) succeeded(b balancer.Backend, res *http.Response, lat time.Duration) {
 	rt, g := x.rt, x.rt.gw
-	rt.svc.health.answered(b.Index, res.StatusCode, lat)
+	x.bs.health.answered(b.Index, res.StatusCode, lat)
 	x.ended(res.StatusCode, false)
-	if rt.tracker != nil {
+	if tr := x.bs.bals[rt.slot].tracker; tr != nil {
 		// Done also when delivering aborts the handler.
-		defer rt.tracker.Done(b.Index, balancer.Result{Status: res.StatusCode, Latency: lat})
+		defer tr.Done(b.Index, balancer.Result{Status: res.StatusCode, Latency: lat})
 	}
 	if g.obs != nil {
 		g.emit(x.r, rt, observe.Event{Kind: observe.UpstreamSucceeded, Backend: b.Index, Addr: b.Addr, Status: res.StatusCode, Latency: lat})
@@ -196,16 +197,17 @@ func (x *exchange) succeeded(b balancer.Backend, res *http.Response, lat time.Du
 // response head, or the failure, with the latency of either.
 func (x *exchange) attempt(b balancer.Backend) (*http.Response, time.Duration, error) {
 	rt, g := x.rt, x.rt.gw
-	x.target(&rt.svc.backends[b.Index])
+	x.target(&x.bs.backends[b.Index])
 	if g.obs != nil {
 		g.emit(x.r, rt, observe.Event{Kind: observe.BackendSelected, Backend: b.Index, Addr: b.Addr})
 	}
 	var start time.Time
-	if rt.tracker != nil || g.obs != nil || rt.svc.health.slowAfter > 0 {
+	tr := x.bs.bals[rt.slot].tracker
+	if tr != nil || g.obs != nil || x.bs.health.slowAfter > 0 {
 		start = time.Now()
 	}
-	if rt.tracker != nil {
-		rt.tracker.Start(b.Index)
+	if tr != nil {
+		tr.Start(b.Index)
 	}
 	x.o.info.begin(x.w)
 	res, err := g.eng.roundTrip(x.o, x.tryDeadline())

@@ -21,6 +21,8 @@ var kindNames = [...]string{
 	CircuitOpened:     "circuit_opened",
 	CircuitHalfOpen:   "circuit_half_open",
 	CircuitClosed:     "circuit_closed",
+	BackendsChanged:   "backends_changed",
+	BackendsRefused:   "backends_refused",
 }
 
 // String returns the kind's stable lower_snake name, such as

@@ -25,7 +25,9 @@ func TestKindString(t *testing.T) {
 		{0, "kind(0)"},
 		{NoRoute, "no_route"},
 		{Responded, "responded"},
-		{CircuitClosed + 1, "kind(18)"},
+		{BackendsChanged, "backends_changed"},
+		{BackendsRefused, "backends_refused"},
+		{BackendsRefused + 1, "kind(20)"},
 		{255, "kind(255)"},
 	}
 	for _, tt := range tests {

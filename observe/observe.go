@@ -93,6 +93,13 @@ const (
 	// CircuitClosed fires when trial requests succeeded and the circuit
 	// closes.
 	CircuitClosed
+	// BackendsChanged fires when a service's backend set was replaced
+	// (Gateway.SetBackends or discovery).
+	BackendsChanged
+	// BackendsRefused fires when an update of a service's backends was
+	// refused (an empty or invalid set) or discovery failed; Err says
+	// why. The service keeps its last good set.
+	BackendsRefused
 )
 
 // Event is one runtime event. It is passed by value; observers must not

@@ -209,9 +209,9 @@ func (o *slogObserver) level(e Event) (slog.Level, bool) {
 			return o.clientError.Level(), true
 		}
 		return o.serverError.Level(), true
-	case BackendEjected, BackendUnhealthy, CircuitOpened, RequestRetried:
+	case BackendEjected, BackendUnhealthy, CircuitOpened, RequestRetried, BackendsRefused:
 		return o.serverError.Level(), true
-	case BackendReadmitted, BackendHealthy, CircuitHalfOpen, CircuitClosed:
+	case BackendReadmitted, BackendHealthy, CircuitHalfOpen, CircuitClosed, BackendsChanged:
 		return o.recovery.Level(), true
 	default: // RequestStarted, BackendSelected, HealthChecked, unknown kinds
 		if o.omitProgress {
@@ -273,6 +273,10 @@ func message(e Event) string {
 		return "circuit half-open"
 	case CircuitClosed:
 		return "circuit closed"
+	case BackendsChanged:
+		return "backends changed"
+	case BackendsRefused:
+		return "backends update refused"
 	}
 	return "event"
 }

@@ -186,7 +186,7 @@ func TestSlogLevelsAndAttributes(t *testing.T) {
 		},
 		{
 			name:      "unknown kind",
-			event:     sampleEvent(CircuitClosed + 1),
+			event:     sampleEvent(BackendsRefused + 1),
 			wantLevel: slog.LevelDebug,
 			wantMsg:   "event",
 		},
