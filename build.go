@@ -151,6 +151,11 @@ func build(c *config) (*Gateway, error) {
 		}
 		svc.set.Store(set)
 	}
+	for name := range c.sources {
+		if !names[name] {
+			errs = append(errs, fmt.Errorf("apigate: Discover(%q): no such service mounted", name))
+		}
+	}
 	// A service's "/" route answers its bare prefix too, unless another
 	// route claims that path: explicit routes are registered first.
 	for _, rr := range roots {

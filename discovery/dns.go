@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apigate-go/apigate"
@@ -204,7 +205,7 @@ func (s *DNSSource) lookupSRV(ctx context.Context) ([]apigate.Backend, error) {
 		if r.Priority != prio {
 			continue
 		}
-		target := r.Target
+		target := strings.TrimSuffix(r.Target, ".")
 		if ip, err := netip.ParseAddr(target); err == nil {
 			ap := netip.AddrPortFrom(ip, r.Port)
 			bs = append(bs, apigate.Backend{URL: s.o.Scheme + "://" + ap.String(), Weight: max(int(r.Weight), 1)})
