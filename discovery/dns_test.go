@@ -346,4 +346,3 @@ func TestReplicasAgree(t *testing.T) {
 		t.Errorf("keys spread over %d backends, want 7", len(backends))
 	}
 }
-
