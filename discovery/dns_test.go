@@ -276,6 +276,7 @@ func placement(t testing.TB, dnsAddr string, n int) string {
 		apigate.Discover("api", discovery.DNS(discovery.DNSOptions{Name: "api.test", Port: 9, Resolver: res.Resolver()})),
 		apigate.WithUpstream(apigate.UpstreamOptions{ConnectTimeout: time.Millisecond}),
 		apigate.WithOutlierDetection(apigate.OutlierOptions{Disable: true}),
+		apigate.WithRetries(apigate.RetryOptions{Attempts: 1}),
 		apigate.WithObserver(obs))
 	if err != nil {
 		t.Fatal(err)
