@@ -113,15 +113,15 @@ func (o DNSOptions) Check() error {
 		errs = append(errs, errors.New("no Name"))
 	}
 	if o.Scheme != "" && o.Scheme != "http" && o.Scheme != "https" {
-		errs = append(errs, fmt.Errorf("Scheme %q: want http or https", o.Scheme))
+		errs = append(errs, fmt.Errorf("scheme %q: want http or https", o.Scheme))
 	}
 	if o.Port < 0 || o.Port > 65535 {
-		errs = append(errs, fmt.Errorf("Port %d out of range", o.Port))
+		errs = append(errs, fmt.Errorf("port %d out of range", o.Port))
 	}
 	switch o.Network {
 	case "", "ip", "ip4", "ip6":
 	default:
-		errs = append(errs, fmt.Errorf("Network %q: want ip, ip4 or ip6", o.Network))
+		errs = append(errs, fmt.Errorf("network %q: want ip, ip4 or ip6", o.Network))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("discovery: DNS %q: %w", o.Name, err)
