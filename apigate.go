@@ -35,6 +35,7 @@ type Gateway struct {
 	states       []any
 	methods      []string
 	routes       []*route
+	services     []*service
 	bufPool      sync.Pool
 	ctxPool      sync.Pool
 	bg           background

@@ -8,21 +8,29 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apigate-go/apigate/balancer"
+	"github.com/apigate-go/apigate/internal/resilience"
 	"github.com/apigate-go/apigate/internal/rewrite"
 	"github.com/apigate-go/apigate/policy"
 	"github.com/julienschmidt/httprouter"
 )
 
-// service is a mounted service, compiled.
+// service is a mounted service, compiled. Its backends live in set,
+// replaced as a whole by SetBackends and discovery.
 type service struct {
-	name     string
-	prefix   string
-	backends []upstream
-	all      []balancer.Backend
-	health   *health
+	name      string
+	prefix    string
+	set       atomic.Pointer[backendSet]
+	routes    []*route // by slot
+	res       resilienceSpec
+	breaker   *resilience.Breaker // nil: none
+	budget    *resilience.Budget
+	plainOnly bool       // EngineHTTP1's own client: no https backends
+	mu        sync.Mutex // serializes updates of set
 }
 
 // upstream is one backend's parsed base URL; base is its escaped base
@@ -41,8 +49,9 @@ type route struct {
 	strip     int    // bytes of prefix to strip when tmpl is nil
 	tmpl      *rewrite.Template
 	strategy  policy.Strategy
-	bal       balancer.Balancer
-	tracker   balancer.Tracker
+	slot      int // index in svc.routes and in a backend set's bals
+	newBal    balancer.Factory
+	polName   string
 	timeout   time.Duration
 	bodyLimit int64
 	limit     *rateLimit // nil: no rate limit
@@ -106,31 +115,22 @@ func build(c *config) (*Gateway, error) {
 			errs = append(errs, fmt.Errorf("apigate: service name %q mounted twice", s.name))
 		}
 		names[s.name] = true
-		svc := &service{name: s.name, prefix: s.prefix}
+		svc := &service{name: s.name, prefix: s.prefix, plainOnly: c.transport == nil && c.upstream.Engine == EngineHTTP1}
 		bs := m.backends
 		if len(bs) == 0 {
 			for _, u := range c.backends[s.name] {
 				bs = append(bs, Backend{URL: u, Weight: 1})
 			}
 		}
-		if len(bs) == 0 {
+		src := c.sources[s.name]
+		if len(bs) == 0 && src == nil {
 			errs = append(errs, fmt.Errorf("apigate: service %q (%s): no backends (give Mount URLs or register Backends(%q, ...))", s.name, s.prefix, s.name))
 		}
-		for _, b := range bs {
-			u, err := parseBackend(b.URL)
-			if err == nil && b.Weight < 0 {
-				err = fmt.Errorf("backend %q: negative weight %d", b.URL, b.Weight)
+		if src != nil {
+			g.bg.discover = append(g.bg.discover, &discovered{g: g, svc: svc, src: src})
+			if g.bg.ctx == nil {
+				g.bg.ctx, g.bg.stop = context.WithCancel(context.Background())
 			}
-			if err != nil {
-				errs = append(errs, fmt.Errorf("apigate: service %q: %w", s.name, err))
-				continue
-			}
-			if u.scheme == "https" && c.transport == nil && c.upstream.Engine == EngineHTTP1 {
-				errs = append(errs, fmt.Errorf("apigate: service %q: backend %q: EngineHTTP1 speaks plain HTTP only", s.name, b.URL))
-				continue
-			}
-			svc.all = append(svc.all, balancer.Backend{Index: len(svc.backends), Addr: b.URL, Weight: max(b.Weight, 1)})
-			svc.backends = append(svc.backends, u)
 		}
 		errs = append(errs, g.compileService(c, s, svc)...)
 		if len(s.routes) == 0 {
@@ -143,6 +143,22 @@ func build(c *config) (*Gateway, error) {
 				continue
 			}
 			g.routes = append(g.routes, rt)
+			rt.slot = len(svc.routes)
+			svc.routes = append(svc.routes, rt)
+		}
+		g.services = append(g.services, svc)
+		// A discovered service without static backends answers 503 until
+		// its source's first answer.
+		set, err := g.newSet(svc, bs, nil)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("apigate: service %q: %w", s.name, err))
+			continue
+		}
+		svc.set.Store(set)
+	}
+	for name := range c.sources {
+		if !names[name] {
+			errs = append(errs, fmt.Errorf("apigate: Discover(%q): no such service mounted", name))
 		}
 	}
 	// A service's "/" route answers its bare prefix too, unless another
@@ -260,11 +276,7 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 		return fail("%v", err)
 	}
 	rt.strategy = pol.Strategy
-	rt.bal = pol.NewBalancer(append([]balancer.Backend(nil), svc.all...))
-	if rt.bal == nil {
-		return fail("policy %q: its balancer factory returned nil", polName)
-	}
-	rt.tracker, _ = rt.bal.(balancer.Tracker)
+	rt.newBal, rt.polName = pol.NewBalancer, polName
 
 	var missing []error
 	for _, n := range append(append([]stateNeed(nil), s.shared.needs...), rs.shared.needs...) {

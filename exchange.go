@@ -54,10 +54,11 @@ type exchange struct {
 	up, decoded, raw string
 	rawQuery         string
 	cands            []balancer.Backend
-	key              string    // affinity key
-	deadline         time.Time // the route's timeout from now, zero for none
-	streamed         bool      // the client's body is streamed through o.body
-	guard            guard     // resilience bookkeeping (guard.go)
+	bs               *backendSet // the service's backends, loaded once
+	key              string      // affinity key
+	deadline         time.Time   // the route's timeout from now, zero for none
+	streamed         bool        // the client's body is streamed through o.body
+	guard            guard       // resilience bookkeeping (guard.go)
 
 	id       string   // the request ID, "" when off
 	idVals   []string // a one-value slice holding id, for header maps
@@ -98,7 +99,7 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request, ps httprouter.Par
 // forward sends the request to a backend and streams the response back.
 // c carries what hooks and maps changed; nil for passthrough routes.
 func (x *exchange) forward(ps httprouter.Params, c *Ctx) {
-	x.c, x.ps = c, ps
+	x.c, x.ps, x.bs = c, ps, x.rt.svc.set.Load()
 	defer x.end()
 	if e := x.admit(); e != nil {
 		x.fail(e)
@@ -129,7 +130,7 @@ func (x *exchange) end() {
 func (x *exchange) run() {
 	rt := x.rt
 	for attempts := 0; ; {
-		i := rt.bal.Pick(x.cands, x.key)
+		i := x.bs.bals[rt.slot].bal.Pick(x.cands, x.key)
 		if i < 0 || i >= len(x.cands) {
 			x.fail(&Error{Status: http.StatusServiceUnavailable, Code: CodeNoBackend, Message: "no backend available"})
 			return
@@ -157,8 +158,8 @@ func (x *exchange) run() {
 			x.failed(b, clientClosed(nil), lat)
 			return
 		}
-		if rt.tracker != nil {
-			rt.tracker.Done(b.Index, balancer.Result{Latency: lat, Err: err})
+		if tr := x.bs.bals[rt.slot].tracker; tr != nil {
+			tr.Done(b.Index, balancer.Result{Latency: lat, Err: err})
 		}
 		e, retry := x.failure(b, attempts, err)
 		if retry {
@@ -195,11 +196,11 @@ func (x *exchange) failed(b balancer.Backend, e *Error, lat time.Duration) {
 // succeeded records that backend b answered and delivers its response.
 func (x *exchange) succeeded(b balancer.Backend, res *http.Response, lat time.Duration) {
 	rt := x.rt
-	rt.svc.health.answered(b.Index, res.StatusCode, lat)
+	x.bs.health.answered(b.Index, res.StatusCode, lat)
 	x.ended(res.StatusCode, false)
-	if rt.tracker != nil {
+	if tr := x.bs.bals[rt.slot].tracker; tr != nil {
 		// Done also when delivering aborts the handler.
-		defer rt.tracker.Done(b.Index, balancer.Result{Status: res.StatusCode, Latency: lat})
+		defer tr.Done(b.Index, balancer.Result{Status: res.StatusCode, Latency: lat})
 	}
 	x.deliver(b, res, lat)
 }
@@ -208,7 +209,7 @@ func (x *exchange) succeeded(b balancer.Backend, res *http.Response, lat time.Du
 // response head, or the failure, with the latency of either.
 func (x *exchange) attempt(b balancer.Backend) (*http.Response, time.Duration, error) {
 	rt, g := x.rt, x.rt.gw
-	x.target(&rt.svc.backends[b.Index])
+	x.target(&x.bs.backends[b.Index])
 	if g.obs != nil {
 		x.emit(observe.Event{Kind: observe.BackendSelected, Backend: b.Index, Addr: b.Addr})
 		if g.tracer != nil {
@@ -216,11 +217,12 @@ func (x *exchange) attempt(b balancer.Backend) (*http.Response, time.Duration, e
 		}
 	}
 	var start time.Time
-	if rt.tracker != nil || g.obs != nil || rt.svc.health.slowAfter > 0 {
+	tr := x.bs.bals[rt.slot].tracker
+	if tr != nil || g.obs != nil || x.bs.health.slowAfter > 0 {
 		start = time.Now()
 	}
-	if rt.tracker != nil {
-		rt.tracker.Start(b.Index)
+	if tr != nil {
+		tr.Start(b.Index)
 	}
 	x.o.info.begin(x.w)
 	res, err := g.eng.roundTrip(x.o, x.tryDeadline())

@@ -33,7 +33,7 @@ func (x *exchange) failure(b balancer.Backend, attempts int, err error) (*Error,
 			return &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "could not read the request body", Err: err}, false
 		}
 	}
-	x.rt.svc.health.failure(b.Index)
+	x.bs.health.failure(b.Index)
 	if x.mayRetry(attempts, x.classify(err)) {
 		return nil, true
 	}

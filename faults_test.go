@@ -410,7 +410,7 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 		}
 	}
 
-	h := g.routes[0].svc.health
+	h := g.routes[0].svc.set.Load().health
 	if n := settleGoroutines(base, closeIdle); n > base {
 		buf := make([]byte, 1<<16)
 		buf = buf[:runtime.Stack(buf, true)]

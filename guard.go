@@ -41,7 +41,7 @@ func (x *exchange) shed() bool {
 // counts it in the retry budget; it returns the error to answer with when
 // the circuit is open.
 func (x *exchange) admit() *Error {
-	h := x.rt.svc.health
+	h := x.bs.health
 	x.guard.outcome = resilience.Neutral
 	if h.breaker != nil {
 		t, wait, ok := h.breaker.Allow(time.Now().UnixNano())
@@ -61,7 +61,7 @@ func (x *exchange) admit() *Error {
 // leave gives back what admit and the attempts took, and tells the
 // breaker how the exchange ended.
 func (x *exchange) leave() {
-	h := x.rt.svc.health
+	h := x.bs.health
 	x.releaseBackend()
 	if x.guard.retrying {
 		h.budget.RetryDone()
@@ -80,7 +80,7 @@ func (x *exchange) leave() {
 // takeBackend takes an in-flight slot on backend i, and reports whether
 // one was free (always, without a cap).
 func (x *exchange) takeBackend(i int) bool {
-	lim := x.rt.svc.health.limit(i)
+	lim := x.bs.health.limit(i)
 	if lim == nil {
 		return true
 	}
@@ -94,7 +94,7 @@ func (x *exchange) takeBackend(i int) bool {
 // releaseBackend gives back the backend slot held, if any.
 func (x *exchange) releaseBackend() {
 	if x.guard.slot != 0 {
-		x.rt.svc.health.limit(x.guard.slot - 1).Release()
+		x.bs.health.limit(x.guard.slot - 1).Release()
 		x.guard.slot = 0
 	}
 }
@@ -154,7 +154,7 @@ func (x *exchange) mayRetry(attempts int, f failure) bool {
 	if !x.deadline.IsZero() && !time.Now().Before(x.deadline) {
 		return false
 	}
-	h := x.rt.svc.health
+	h := x.bs.health
 	if x.guard.retrying {
 		h.budget.RetryDone()
 		x.guard.retrying = false
@@ -175,9 +175,9 @@ func (x *exchange) retryAnswer(b balancer.Backend, attempts int, res *http.Respo
 	}
 	res.Body.Close()
 	rt := x.rt
-	rt.svc.health.answered(b.Index, res.StatusCode, lat)
-	if rt.tracker != nil {
-		rt.tracker.Done(b.Index, balancer.Result{Status: res.StatusCode, Latency: lat})
+	x.bs.health.answered(b.Index, res.StatusCode, lat)
+	if tr := x.bs.bals[rt.slot].tracker; tr != nil {
+		tr.Done(b.Index, balancer.Result{Status: res.StatusCode, Latency: lat})
 	}
 	return true
 }

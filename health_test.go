@@ -126,7 +126,7 @@ func TestClientCancelIsNotAFailure(t *testing.T) {
 	if gone != 3 {
 		t.Fatalf("saw %d client-closed exchanges, want 3", gone)
 	}
-	h := g.routes[0].svc.health
+	h := g.routes[0].svc.set.Load().health
 	if d, f := h.ejected(), h.fails(0); d != 0 || f != 0 {
 		t.Errorf("after client cancellations: %d backends down, %d failures counted; want 0 and 0", d, f)
 	}

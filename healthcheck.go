@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apigate-go/apigate/internal/resilience"
@@ -156,11 +157,11 @@ const CodeHealthCheckFailed = "health_check_failed"
 const probeBodyLimit = 64 << 10
 
 // prober returns the probe of svc's backends.
-func (g *Gateway) prober(svc *service, h HealthCheckOptions) resilience.Probe {
+func (g *Gateway) prober(svc *service, set *backendSet, h HealthCheckOptions) resilience.Probe {
 	h = h.withDefaults()
 	target, _ := url.Parse("http://host" + h.Path) // checked in New
 	return func(ctx context.Context, i int) bool {
-		be := &svc.backends[i]
+		be := &set.backends[i]
 		u := *target
 		u.Scheme, u.Host = be.scheme, be.host
 		req := (&http.Request{Method: http.MethodGet, URL: &u, Host: h.Host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
@@ -182,20 +183,26 @@ func (g *Gateway) prober(svc *service, h HealthCheckOptions) resilience.Probe {
 		if ev.Err != nil {
 			ev.Code = CodeHealthCheckFailed
 		}
-		g.emitService(svc, ev)
+		g.emitSet(svc, set, ev)
 		return ev.Err == nil
 	}
 }
 
 // emitService tells the observer of an event of svc that no request
-// caused.
+// caused and that names no backend.
 func (g *Gateway) emitService(svc *service, ev observe.Event) {
+	g.emitSet(svc, nil, ev)
+}
+
+// emitSet tells the observer of an event of svc that no request caused,
+// naming backend ev.Backend of set.
+func (g *Gateway) emitSet(svc *service, set *backendSet, ev observe.Event) {
 	if g.obs == nil || ctxErr(g) {
 		return
 	}
 	ev.Service = svc.name
-	if ev.Backend >= 0 && ev.Backend < len(svc.all) {
-		ev.Addr = svc.all[ev.Backend].Addr
+	if set != nil && ev.Backend >= 0 && ev.Backend < len(set.all) {
+		ev.Addr = set.all[ev.Backend].Addr
 	} else {
 		ev.Backend = -1
 	}
@@ -205,14 +212,17 @@ func (g *Gateway) emitService(svc *service, ev observe.Event) {
 // ctxErr reports whether the gateway is closed.
 func ctxErr(g *Gateway) bool { return g.bg.ctx != nil && g.bg.ctx.Err() != nil }
 
-// background is the gateway's background work: the health checkers.
+// background is the gateway's background work: the health checkers of
+// each service's current backend set, and discovery.
 type background struct {
 	ctx      context.Context
 	stop     context.CancelFunc
-	checkers []*resilience.Checker
+	discover []*discovered
+	wg       sync.WaitGroup // discovery goroutines
 }
 
-// Close stops the gateway's background work (active health checks),
+// Close stops the gateway's background work (active health checks and
+// discovery, see [Discover]),
 // waiting for it to end, and closes the idle upstream connections of its
 // own transport. Requests in flight are not interrupted; use
 // [http.Server.Shutdown] to drain them first. Close is safe to call more
@@ -221,8 +231,13 @@ type background struct {
 func (g *Gateway) Close() error {
 	if g.bg.stop != nil {
 		g.bg.stop()
-		for _, c := range g.bg.checkers {
-			c.Wait()
+		g.bg.wg.Wait() // no update after this
+		for _, svc := range g.services {
+			svc.mu.Lock()
+			if ck := svc.set.Load().health.ck; ck != nil {
+				ck.Wait()
+			}
+			svc.mu.Unlock()
 		}
 	}
 	g.CloseIdleConnections()

@@ -346,7 +346,7 @@ func TestMalformedUploadIsTheClientsFault(t *testing.T) {
 	if got := kinds(log.take()); got != "request_started,backend_selected,upstream_failed" {
 		t.Errorf("events = %s, want request_started,backend_selected,upstream_failed", got)
 	}
-	h := g.routes[0].svc.health
+	h := g.routes[0].svc.set.Load().health
 	if d, f := h.ejected(), h.fails(0); d != 0 || f != 0 {
 		t.Errorf("after a client's malformed body: %d backends down, %d failures counted; want 0 and 0", d, f)
 	}

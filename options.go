@@ -49,6 +49,7 @@ type Backend struct {
 type config struct {
 	mounts        []mount
 	backends      map[string][]string
+	sources       map[string]Source // see Discover
 	policies      map[string]policy.Policy
 	defaultPolicy string
 	states        []any

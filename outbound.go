@@ -56,11 +56,11 @@ func (x *exchange) prepare(ps httprouter.Params) *Error {
 
 	// The strategy sees the outbound headers, so a hook can set the
 	// affinity key.
-	x.cands = rt.svc.all
+	x.cands = x.bs.all
 	if rt.strategy != nil {
-		x.cands, x.key = rt.strategy.Select(policy.Request{HTTP: out, Service: rt.svc.name, Route: rt.pattern, Params: ps, Backends: rt.svc.all})
+		x.cands, x.key = rt.strategy.Select(policy.Request{HTTP: out, Service: rt.svc.name, Route: rt.pattern, Params: ps, Backends: x.bs.all})
 	}
-	x.cands = rt.svc.health.filter(x.cands)
+	x.cands = x.bs.health.filter(x.cands)
 
 	out.RequestURI = ""
 	out.Close = false

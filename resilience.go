@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/apigate-go/apigate/internal/resilience"
 	"github.com/apigate-go/apigate/observe"
@@ -99,40 +98,13 @@ func (g *Gateway) compileService(c *config, s *ServiceSpec, svc *service) []erro
 		return errs
 	}
 	spec := c.res.over(s.shared.res)
-	n := len(svc.backends)
-	h := &health{}
-	if o := spec.outlier; o == nil || !o.Disable {
-		var opts OutlierOptions
-		if o != nil {
-			opts = *o
-		}
-		h.ej = resilience.NewEjector(n, opts.ejectorConfig())
-		h.gatewayOnly, h.slowAfter = opts.GatewayErrorsOnly, opts.SlowAfter
-		h.ej.OnChange = func(i int, ejected bool, d time.Duration) {
-			kind := observe.BackendReadmitted
-			if ejected {
-				kind = observe.BackendEjected
-			}
-			g.emitService(svc, observe.Event{Kind: kind, Backend: i, Duration: d})
-		}
-	}
-	if hc := spec.health; hc != nil && !hc.Disable {
-		h.ck = resilience.NewChecker(n, hc.checkerConfig(), g.prober(svc, *hc))
-		h.ck.OnChange = func(i int, healthy bool) {
-			kind := observe.BackendUnhealthy
-			if healthy {
-				kind = observe.BackendHealthy
-			}
-			g.emitService(svc, observe.Event{Kind: kind, Backend: i})
-		}
-		if g.bg.ctx == nil {
-			g.bg.ctx, g.bg.stop = context.WithCancel(context.Background())
-		}
-		g.bg.checkers = append(g.bg.checkers, h.ck)
+	svc.res = spec
+	if hc := spec.health; hc != nil && !hc.Disable && g.bg.ctx == nil {
+		g.bg.ctx, g.bg.stop = context.WithCancel(context.Background())
 	}
 	if b := spec.breaker; b != nil && !b.Disable {
-		h.breaker = resilience.NewBreaker(b.breakerConfig())
-		h.breaker.OnChange = func(st resilience.State) {
+		svc.breaker = resilience.NewBreaker(b.breakerConfig())
+		svc.breaker.OnChange = func(st resilience.State) {
 			ev := observe.Event{Kind: observe.CircuitClosed, Backend: -1}
 			switch st {
 			case resilience.Open:
@@ -150,14 +122,7 @@ func (g *Gateway) compileService(c *config, s *ServiceSpec, svc *service) []erro
 		budget = *spec.retry
 	}
 	budget = budget.withDefaults()
-	h.budget = resilience.NewBudget(budget.BudgetPercent, budget.MinConcurrency)
-	if spec.backendMax > 0 {
-		h.limits = make([]*resilience.Limiter, n)
-		for i := range h.limits {
-			h.limits[i] = resilience.NewLimiter(spec.backendMax)
-		}
-	}
-	svc.health = h
+	svc.budget = resilience.NewBudget(budget.BudgetPercent, budget.MinConcurrency)
 	return nil
 }
 
@@ -186,7 +151,14 @@ func (rt *route) compileResilience(c *config, s *ServiceSpec, rs *routeSpec) err
 
 // start starts the background work compiled into g.
 func (g *Gateway) start() {
-	for _, ck := range g.bg.checkers {
-		ck.Start(g.bg.ctx)
+	for _, svc := range g.services {
+		g.startSet(svc.set.Load())
+	}
+	for _, d := range g.bg.discover {
+		g.bg.wg.Add(1)
+		go func() {
+			defer g.bg.wg.Done()
+			d.run(g.bg.ctx)
+		}()
 	}
 }

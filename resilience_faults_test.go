@@ -477,7 +477,7 @@ func TestBackendDiesAndComesBack(t *testing.T) {
 	log := &eventLog{}
 	g, gw := serveGateway(t, Mount(Service("/", GET("/x")), good.URL, "http://"+addr), WithObserver(log),
 		WithHealthCheck(HealthCheckOptions{Path: "/healthz", Interval: 10 * time.Millisecond, HealthyAfter: 1, UnhealthyAfter: 1}))
-	hs := g.routes[0].svc.health
+	hs := g.routes[0].svc.set.Load().health
 	statusCounts(t, gw.URL+"/x", 4)
 	if served.Load() != 2 {
 		t.Fatalf("the backend served %d of 4 before dying, want 2", served.Load())

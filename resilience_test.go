@@ -70,7 +70,7 @@ func TestHealthCheckTakesBackendOutAndBack(t *testing.T) {
 	hc := HealthCheckOptions{Path: "/healthz?deep=1", Host: "health.example", Interval: 5 * time.Millisecond,
 		Jitter: -1, Timeout: 100 * time.Millisecond, HealthyAfter: 2, UnhealthyAfter: 2}
 	g, gw := serveGateway(t, Mount(Service("/", GET("/x"), HealthCheck(hc)), good.URL, bad.URL), WithObserver(log))
-	h := g.routes[0].svc.health
+	h := g.routes[0].svc.set.Load().health
 
 	bad.healthStatus.Store(503)
 	waitFor(t, "the failing backend to be marked unhealthy", func() bool { return h.ck.Unhealthy() == 1 })
@@ -131,7 +131,7 @@ func TestHealthCheckAllUnhealthyStillServes(t *testing.T) {
 	a.healthStatus.Store(500)
 	hc := HealthCheckOptions{Path: "/healthz", Interval: 5 * time.Millisecond, UnhealthyAfter: 1}
 	g, gw := serveGateway(t, Mount(Service("/", GET("/x")), a.URL), WithHealthCheck(hc))
-	waitFor(t, "the backend to be unhealthy", func() bool { return g.routes[0].svc.health.ck.Unhealthy() == 1 })
+	waitFor(t, "the backend to be unhealthy", func() bool { return g.routes[0].svc.set.Load().health.ck.Unhealthy() == 1 })
 	if res, _ := get(t, gw.URL+"/x"); res.StatusCode != 200 || a.requests.Load() != 1 {
 		t.Errorf("with every backend failing its checks: %d, upstream saw %d; want the request tried anyway", res.StatusCode, a.requests.Load())
 	}
@@ -151,7 +151,7 @@ func TestHealthCheckHangingBackend(t *testing.T) {
 	t.Cleanup(func() { close(release) })
 	hc := HealthCheckOptions{Path: "/healthz", Interval: 20 * time.Millisecond, Timeout: 200 * time.Millisecond, UnhealthyAfter: 1}
 	g, _ := serveGateway(t, Mount(Service("/", GET("/x")), hang.URL, newFlaky(t).URL), WithHealthCheck(hc))
-	h := g.routes[0].svc.health
+	h := g.routes[0].svc.set.Load().health
 	waitFor(t, "the hanging backend to time out its probe", func() bool { return !h.ck.Healthy(0) })
 	if !h.ck.Healthy(1) {
 		t.Error("the good backend is unhealthy")
@@ -266,13 +266,13 @@ func TestResilienceOptionsAccepted(t *testing.T) {
 	}
 	defer g.Close()
 	a, b := g.routes[0], g.routes[1]
-	if h := a.svc.health; h.ej != nil || h.ck != nil || h.breaker != nil || h.limits != nil {
+	if h := a.svc.set.Load().health; h.ej != nil || h.ck != nil || h.breaker != nil || h.limits != nil {
 		t.Errorf("service /a turned everything off, got %+v", h)
 	}
 	if a.res.retry.attempts != 1 || a.res.limit != nil {
 		t.Errorf("route /a/x: %d attempts, limit %v; want 1 and none", a.res.retry.attempts, a.res.limit)
 	}
-	h := b.svc.health
+	h := b.svc.set.Load().health
 	if h.ej == nil || !h.gatewayOnly || h.slowAfter != time.Second || h.ck == nil || h.breaker == nil || len(h.limits) != 2 {
 		t.Errorf("service /b should inherit every gateway setting, got %+v", h)
 	}
@@ -371,7 +371,7 @@ func TestAnsweredEjects(t *testing.T) {
 	g := MustNew(Mount(Service("/", GET("/x")), "http://127.0.0.1:9", "http://127.0.0.1:10"),
 		WithOutlierDetection(OutlierOptions{Failures: 2}))
 	defer g.Close()
-	h := g.routes[0].svc.health
+	h := g.routes[0].svc.set.Load().health
 	h.answered(0, 503, 0)
 	h.answered(0, 200, 0) // a success in between resets the count
 	h.answered(0, 404, 0)
@@ -383,7 +383,7 @@ func TestAnsweredEjects(t *testing.T) {
 	if h.ejected() != 1 {
 		t.Fatal("two 5xx in a row did not eject")
 	}
-	all := g.routes[0].svc.all
+	all := g.routes[0].svc.set.Load().all
 	if got := h.filter(all); len(got) != 1 || got[0].Index != 1 {
 		t.Errorf("filter = %v, want backend 1 only", got)
 	}

@@ -23,6 +23,8 @@ var kindNames = [...]string{
 	CircuitClosed:     "circuit_closed",
 	RequestEnded:      "request_ended",
 	PanicRecovered:    "panic_recovered",
+	BackendsChanged:   "backends_changed",
+	BackendsRefused:   "backends_refused",
 }
 
 // String returns the kind's stable lower_snake name, such as

@@ -28,7 +28,9 @@ func TestKindString(t *testing.T) {
 		{0, "kind(0)"},
 		{NoRoute, "no_route"},
 		{Responded, "responded"},
-		{PanicRecovered + 1, "kind(20)"},
+		{BackendsChanged, "backends_changed"},
+		{BackendsRefused, "backends_refused"},
+		{BackendsRefused + 1, "kind(22)"},
 		{255, "kind(255)"},
 	}
 	for _, tt := range tests {

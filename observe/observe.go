@@ -112,6 +112,13 @@ const (
 	// "internal", Err the same *PanicError) follows it: a panicking hook
 	// yields RequestStarted, PanicRecovered, PipelineFailed, RequestEnded.
 	PanicRecovered
+	// BackendsChanged fires when a service's backend set was replaced
+	// (Gateway.SetBackends or discovery).
+	BackendsChanged
+	// BackendsRefused fires when an update of a service's backends was
+	// refused (an empty or invalid set) or discovery failed; Err says
+	// why. The service keeps its last good set.
+	BackendsRefused
 )
 
 // Event is one runtime event. It is passed by value; observers must not

@@ -227,9 +227,9 @@ func (o *slogObserver) level(e Event) (slog.Level, bool) {
 			return o.clientError.Level(), true
 		}
 		return o.serverError.Level(), true
-	case BackendEjected, BackendUnhealthy, CircuitOpened, RequestRetried:
+	case BackendEjected, BackendUnhealthy, CircuitOpened, RequestRetried, BackendsRefused:
 		return o.serverError.Level(), true
-	case BackendReadmitted, BackendHealthy, CircuitHalfOpen, CircuitClosed:
+	case BackendReadmitted, BackendHealthy, CircuitHalfOpen, CircuitClosed, BackendsChanged:
 		return o.recovery.Level(), true
 	case PanicRecovered:
 		return o.panic.Level(), true
@@ -297,6 +297,10 @@ func message(e Event) string {
 		return "request ended"
 	case PanicRecovered:
 		return "panic recovered"
+	case BackendsChanged:
+		return "backends changed"
+	case BackendsRefused:
+		return "backends update refused"
 	}
 	return "event"
 }

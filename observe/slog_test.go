@@ -209,7 +209,7 @@ func TestSlogLevelsAndAttributes(t *testing.T) {
 		},
 		{
 			name:      "unknown kind",
-			event:     sampleEvent(PanicRecovered + 1),
+			event:     sampleEvent(BackendsRefused + 1),
 			wantLevel: slog.LevelDebug,
 			wantMsg:   "event",
 		},

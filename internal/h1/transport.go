@@ -330,3 +330,19 @@ func idempotent(req *http.Request) bool {
 func hasPort(hostport string) bool {
 	return strings.LastIndexByte(hostport, ':') > strings.LastIndexByte(hostport, ']')
 }
+
+// CloseIdleHost closes the idle pooled connections to one plain-HTTP
+// host ("host:port", or "host" for port 80), for a backend that is gone.
+// Connections in use are not interrupted; they return to the pool when
+// done and close when idle for the idle timeout.
+func (t *Transport) CloseIdleHost(host string) {
+	k := key{addr: host}
+	if !hasPort(host) {
+		k.addr += ":80"
+	}
+	if m := t.pools.Load(); m != nil {
+		if p := (*m)[k]; p != nil {
+			p.closeIdle()
+		}
+	}
+}

@@ -122,3 +122,13 @@ func (c *Checker) next() time.Duration {
 	}
 	return max(d, time.Millisecond)
 }
+
+// Carry copies backend from's health in old to backend to of c, for a
+// backend that stays when a service's backend set changes. Call it before
+// Start.
+func (c *Checker) Carry(old *Checker, from, to int) {
+	if old.down[from].Load() && !c.down[to].Load() {
+		c.down[to].Store(true)
+		c.unhealthy.Add(1)
+	}
+}

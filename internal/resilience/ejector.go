@@ -162,3 +162,18 @@ func (e *Ejector) reserve(now int64) bool {
 		}
 	}
 }
+
+// Carry copies backend from's state in old (failures, ejection, probation,
+// ejection count) to backend to of e, for a backend that stays when a
+// service's backend set changes. Call it before e is in use.
+func (e *Ejector) Carry(old *Ejector, from, to int) {
+	o, b := &old.b[from], &e.b[to]
+	b.fails.Store(o.fails.Load())
+	b.probation.Store(o.probation.Load())
+	b.count.Store(o.count.Load())
+	b.lastIn.Store(o.lastIn.Load())
+	if until := o.until.Load(); until != 0 && e.ejected.Load() < e.maxEjected {
+		b.until.Store(until)
+		e.ejected.Add(1)
+	}
+}
