@@ -336,7 +336,12 @@ func TestSetBackendsAllocs(t *testing.T) {
 	}
 	run()
 	after := testing.AllocsPerRun(200, run)
-	if after > before {
+	// The race detector makes sync.Pool drop items at random.
+	slack := 0.0
+	if raceEnabled {
+		slack = 2
+	}
+	if after > before+slack {
 		t.Errorf("allocations per request: %.1f after a swap, %.1f before", after, before)
 	}
 }
