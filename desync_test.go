@@ -64,55 +64,21 @@ type keepAliveUpstream struct {
 
 func newKeepAliveUpstream(t *testing.T, answer func(r *http.Request) string) *keepAliveUpstream {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &keepAliveUpstream{url: "http://" + ln.Addr().String()}
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		conns = map[net.Conn]bool{}
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	u := &keepAliveUpstream{}
+	u.url = tcpServer(t, func(c net.Conn) {
+		u.conns.Add(1)
+		br := bufio.NewReader(c)
 		for {
-			c, err := ln.Accept()
+			r, err := http.ReadRequest(br)
 			if err != nil {
 				return
 			}
-			u.conns.Add(1)
-			mu.Lock()
-			conns[c] = true
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					r, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					io.Copy(io.Discard, r.Body)
-					u.reqs.Add(1)
-					if _, err := io.WriteString(c, answer(r)); err != nil {
-						return
-					}
-				}
-			}()
+			io.Copy(io.Discard, r.Body)
+			u.reqs.Add(1)
+			if _, err := io.WriteString(c, answer(r)); err != nil {
+				return
+			}
 		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
 	})
 	return u
 }

@@ -26,6 +26,20 @@ import (
 // and waits for the handlers.
 func rawUpstream(t *testing.T, serve func(c net.Conn, br *bufio.Reader)) string {
 	t.Helper()
+	return tcpServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		serve(c, br)
+	})
+}
+
+// tcpServer accepts connections on a loopback port and runs handle on
+// each; it returns the base URL. Cleanup closes the listener and every
+// connection and waits for the handlers.
+func tcpServer(t *testing.T, handle func(c net.Conn)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -50,11 +64,7 @@ func rawUpstream(t *testing.T, serve func(c net.Conn, br *bufio.Reader)) string 
 			go func() {
 				defer wg.Done()
 				defer c.Close()
-				br := bufio.NewReader(c)
-				if _, err := http.ReadRequest(br); err != nil {
-					return
-				}
-				serve(c, br)
+				handle(c)
 			}()
 		}
 	}()
