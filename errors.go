@@ -37,7 +37,10 @@ const (
 )
 
 // StatusClientClosedRequest is the status logged (never sent) when the
-// client went away before the response was written, as nginx does.
+// client went away before the response was written, as nginx does. The
+// gateway's handler then panics with [http.ErrAbortHandler], so the server
+// closes the connection instead of sending an empty 200; a test that calls
+// ServeHTTP directly with a cancelled context sees that panic.
 const StatusClientClosedRequest = 499
 
 // Error is an error a client can see: an HTTP status, a stable machine code,
