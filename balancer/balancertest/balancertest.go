@@ -102,7 +102,7 @@ func backends(n int) []balancer.Backend {
 	for i := range bs {
 		bs[i] = balancer.Backend{
 			Index:  i,
-			Addr:   fmt.Sprintf("http://10.0.%d.%d:8080", i/250, i%250+1),
+			Addr:   fmt.Sprintf("http://192.0.2.%d:%d", i%250+1, 8080+i/250),
 			Weight: weights[i%len(weights)],
 		}
 	}
