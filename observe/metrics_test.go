@@ -54,7 +54,7 @@ func TestBucket(t *testing.T) {
 }
 
 func TestMetricsCountsAndHistograms(t *testing.T) {
-	const a, b = "http://10.0.0.1:8080", "http://10.0.0.2:8080"
+	const a, b = "http://192.0.2.1:8080", "http://192.0.2.2:8080"
 	m := NewMetrics()
 	ctx := context.Background()
 	events := []Event{
@@ -129,7 +129,7 @@ func TestMetricsSnapshotIsACopy(t *testing.T) {
 
 func TestMetricsObserveAllocatesNothing(t *testing.T) {
 	m := NewMetrics()
-	e := upstream(UpstreamSucceeded, "http://10.0.0.1:8080", 200, "", 3*time.Millisecond)
+	e := upstream(UpstreamSucceeded, "http://192.0.2.1:8080", 200, "", 3*time.Millisecond)
 	m.Observe(context.Background(), e) // creates the series
 	if allocs := testing.AllocsPerRun(100, func() { m.Observe(context.Background(), e) }); allocs != 0 {
 		t.Errorf("Observe on an existing series: %v allocs, want 0", allocs)
@@ -168,7 +168,7 @@ func TestMetricsConcurrent(t *testing.T) {
 
 func BenchmarkMetricsObserve(b *testing.B) {
 	m := NewMetrics()
-	e := upstream(UpstreamSucceeded, "http://10.0.0.1:8080", 200, "", 3*time.Millisecond)
+	e := upstream(UpstreamSucceeded, "http://192.0.2.1:8080", 200, "", 3*time.Millisecond)
 	ctx := context.Background()
 	b.Run("serial", func(b *testing.B) {
 		b.ReportAllocs()

@@ -50,7 +50,7 @@ func attrs(r slog.Record) []string {
 	return out
 }
 
-var errRefused = errors.New("dial tcp 10.0.0.1:8080: connect: connection refused")
+var errRefused = errors.New("dial tcp 192.0.2.1:8080: connect: connection refused")
 
 // sampleEvent returns an event of the given kind for a request carrying
 // secrets in its headers and query string.
@@ -68,7 +68,7 @@ func sampleEvent(kind Kind) Event {
 }
 
 func withBackend(e Event) Event {
-	e.Backend, e.Addr = 1, "http://10.0.0.2:8080"
+	e.Backend, e.Addr = 1, "http://192.0.2.2:8080"
 	return e
 }
 
@@ -92,7 +92,7 @@ func TestSlogLevelsAndAttributes(t *testing.T) {
 			event:     withBackend(sampleEvent(BackendSelected)),
 			wantLevel: slog.LevelDebug,
 			wantMsg:   "backend selected",
-			wantMore:  []string{"backend=1", "addr=http://10.0.0.2:8080"},
+			wantMore:  []string{"backend=1", "addr=http://192.0.2.2:8080"},
 		},
 		{
 			name: "upstream 200",
@@ -103,7 +103,7 @@ func TestSlogLevelsAndAttributes(t *testing.T) {
 			}(),
 			wantLevel: slog.LevelDebug,
 			wantMsg:   "upstream responded",
-			wantMore:  []string{"backend=1", "addr=http://10.0.0.2:8080", "status=200", "latency=1.5ms"},
+			wantMore:  []string{"backend=1", "addr=http://192.0.2.2:8080", "status=200", "latency=1.5ms"},
 		},
 		{
 			name: "upstream 503",
@@ -114,7 +114,7 @@ func TestSlogLevelsAndAttributes(t *testing.T) {
 			}(),
 			wantLevel: slog.LevelWarn,
 			wantMsg:   "upstream responded",
-			wantMore:  []string{"backend=1", "addr=http://10.0.0.2:8080", "status=503", "latency=2ms"},
+			wantMore:  []string{"backend=1", "addr=http://192.0.2.2:8080", "status=503", "latency=2ms"},
 		},
 		{
 			name: "pipeline 401",
@@ -158,7 +158,7 @@ func TestSlogLevelsAndAttributes(t *testing.T) {
 			}(),
 			wantLevel: slog.LevelWarn,
 			wantMsg:   "upstream failed",
-			wantMore: []string{"backend=1", "addr=http://10.0.0.2:8080", "status=502",
+			wantMore: []string{"backend=1", "addr=http://192.0.2.2:8080", "status=502",
 				"code=upstream_unreachable", "latency=1ms", "error=" + errRefused.Error()},
 		},
 		{
@@ -170,7 +170,7 @@ func TestSlogLevelsAndAttributes(t *testing.T) {
 			}(),
 			wantLevel: slog.LevelInfo,
 			wantMsg:   "upstream failed",
-			wantMore: []string{"backend=1", "addr=http://10.0.0.2:8080", "status=499",
+			wantMore: []string{"backend=1", "addr=http://192.0.2.2:8080", "status=499",
 				"code=client_closed", "latency=3ms", "error=context canceled"},
 		},
 		{
@@ -182,7 +182,7 @@ func TestSlogLevelsAndAttributes(t *testing.T) {
 			}(),
 			wantLevel: slog.LevelWarn,
 			wantMsg:   "upstream failed",
-			wantMore:  []string{"backend=1", "addr=http://10.0.0.2:8080", "latency=0s", "error=" + errRefused.Error()},
+			wantMore:  []string{"backend=1", "addr=http://192.0.2.2:8080", "latency=0s", "error=" + errRefused.Error()},
 		},
 		{
 			name: "request ended",

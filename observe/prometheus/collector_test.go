@@ -41,7 +41,7 @@ func feed(m *observe.Metrics) {
 	ctx := context.Background()
 	ok := observe.Event{
 		Kind: observe.UpstreamSucceeded, Service: "items", Route: "/api/items/:id", Method: "GET",
-		Backend: 0, Addr: "http://10.0.0.1:8080", Status: 200,
+		Backend: 0, Addr: "http://192.0.2.1:8080", Status: 200,
 	}
 	for _, d := range []time.Duration{500 * time.Microsecond, 3 * time.Millisecond, 20 * time.Second} {
 		ok.Latency = d
@@ -49,7 +49,7 @@ func feed(m *observe.Metrics) {
 	}
 	m.Observe(ctx, observe.Event{
 		Kind: observe.UpstreamFailed, Service: "items", Route: "/api/items/:id", Method: "GET",
-		Backend: 1, Addr: "http://10.0.0.2:8080", Status: 504, Code: "upstream_timeout", Latency: 10 * time.Second,
+		Backend: 1, Addr: "http://192.0.2.2:8080", Status: 504, Code: "upstream_timeout", Latency: 10 * time.Second,
 	})
 	m.Observe(ctx, observe.Event{
 		Kind: observe.DispatchFailed, Service: "items", Route: "/api/items/:id", Method: "GET",
@@ -57,7 +57,7 @@ func feed(m *observe.Metrics) {
 	})
 	m.Observe(ctx, observe.Event{Kind: observe.RequestStarted, Service: "items", Route: "/api/items/:id", Method: "GET"})
 	for range 2 {
-		m.Observe(ctx, observe.Event{Kind: observe.BackendEjected, Service: "items", Backend: 1, Addr: "http://10.0.0.2:8080"})
+		m.Observe(ctx, observe.Event{Kind: observe.BackendEjected, Service: "items", Backend: 1, Addr: "http://192.0.2.2:8080"})
 	}
 	m.Observe(ctx, observe.Event{Kind: observe.CircuitOpened, Service: "items", Backend: -1})
 }
@@ -69,8 +69,8 @@ func TestCollectorExposition(t *testing.T) {
 	feed(m)
 	got := scrape(t, reg)
 
-	const okLabels = `backend="http://10.0.0.1:8080",code="200",error_code="",method="GET",route="/api/items/:id",service="items"`
-	const slowLabels = `backend="http://10.0.0.2:8080",code="504",error_code="upstream_timeout",method="GET",route="/api/items/:id",service="items"`
+	const okLabels = `backend="http://192.0.2.1:8080",code="200",error_code="",method="GET",route="/api/items/:id",service="items"`
+	const slowLabels = `backend="http://192.0.2.2:8080",code="504",error_code="upstream_timeout",method="GET",route="/api/items/:id",service="items"`
 	const noBackendLabels = `backend="",code="503",error_code="no_backend",method="GET",route="/api/items/:id",service="items"`
 	want := []string{
 		"# TYPE apigate_requests_total counter",
@@ -89,7 +89,7 @@ func TestCollectorExposition(t *testing.T) {
 		"apigate_upstream_latency_seconds_bucket{" + slowLabels + `,le="10"} 1`,
 		"apigate_upstream_latency_seconds_count{" + slowLabels + "} 1",
 		"# TYPE apigate_resilience_events_total counter",
-		`apigate_resilience_events_total{backend="http://10.0.0.2:8080",error_code="",event="backend_ejected",service="items"} 2`,
+		`apigate_resilience_events_total{backend="http://192.0.2.2:8080",error_code="",event="backend_ejected",service="items"} 2`,
 		`apigate_resilience_events_total{backend="",error_code="",event="circuit_opened",service="items"} 1`,
 	}
 	lines := map[string]bool{}
