@@ -160,9 +160,17 @@ func TestRequestIDAllocs(t *testing.T) {
 	allocs := func(g *Gateway, req *http.Request) float64 {
 		return testing.AllocsPerRun(1000, func() { g.ServeHTTP(httptest.NewRecorder(), req) })
 	}
+	// Exact without the race detector; with it, sync.Pool drops items at
+	// random, so only an upper bound holds.
+	costs := func(got, want float64) bool {
+		if raceEnabled {
+			return got > want+3
+		}
+		return got != want
+	}
 	plain := httptest.NewRequest("GET", "/api/items/7", nil)
 	base := allocs(gateway(WithRequestIDHeader("")), plain)
-	if got := allocs(gateway(), plain) - base; got != 1 {
+	if got := allocs(gateway(), plain) - base; costs(got, 1) {
 		t.Errorf("a new request ID costs %v allocations (%v without), want 1", got, base)
 	}
 	if len(seen) != 33 {
@@ -172,7 +180,7 @@ func TestRequestIDAllocs(t *testing.T) {
 	tagged.Header.Set("X-Request-Id", "from-proxy")
 	trust := WithTrustedProxies("192.0.2.0/24")
 	base = allocs(gateway(trust, WithRequestIDHeader("")), tagged)
-	if got := allocs(gateway(trust), tagged) - base; got != 0 {
+	if got := allocs(gateway(trust), tagged) - base; costs(got, 0) {
 		t.Errorf("a trusted proxy's request ID costs %v allocations (%v without), want 0", got, base)
 	}
 	if seen != "from-proxy" {
