@@ -43,6 +43,7 @@ type pool struct {
 }
 
 func (t *Transport) newConn(nc net.Conn, p *pool) *conn {
+	nc = rawConn(nc)
 	c := &conn{nc: nc, pool: p}
 	c.lim = limitReader{r: nc, n: math.MaxInt64}
 	if br, ok := t.readers.Get().(*bufio.Reader); ok {

@@ -238,7 +238,7 @@ type srvConn struct {
 }
 
 func (s *Server) newConn(nc net.Conn) *srvConn {
-	c := &srvConn{srv: s, nc: nc, local: nc.LocalAddr(), remote: nc.RemoteAddr().String(), fd: -1}
+	c := &srvConn{srv: s, nc: rawConn(nc), local: nc.LocalAddr(), remote: nc.RemoteAddr().String(), fd: -1}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing.Load() {

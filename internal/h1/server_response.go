@@ -329,8 +329,9 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c.state.Store(stateClosed)
 	c.srv.forget(c)
 	c.srv.hangups.remove(c)
-	c.nc.SetDeadline(time.Time{})
-	return c.nc, bufio.NewReadWriter(c.br, bufio.NewWriter(c.nc)), nil
+	nc := plainConn(c.nc)
+	nc.SetDeadline(time.Time{})
+	return nc, bufio.NewReadWriter(c.br, bufio.NewWriter(nc)), nil
 }
 
 // SetReadDeadline sets the connection's read deadline.
