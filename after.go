@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+	"unsafe"
 
 	"github.com/apigate-go/apigate/balancer"
 	"github.com/apigate-go/apigate/internal/hop"
@@ -21,7 +22,9 @@ type UpstreamResponse struct {
 	// 500 "internal".
 	Status int
 	// Header holds the upstream's fields, less the hop-by-hop ones (and
-	// the request ID header, when the gateway sets one). Each field
+	// the request ID header, when the gateway sets one). The map is the
+	// gateway's, reused for a later response once this one is sent: a
+	// hook that keeps it past the request must keep a Clone. Each field
 	// replaces the one of the same name that middleware set (Set-Cookie
 	// is added to it); fields not in Header, deleted ones included, stay
 	// as middleware set them. The
@@ -45,6 +48,11 @@ type UpstreamResponse struct {
 // observer). Changing c's outbound headers has no effect: the request
 // has gone.
 type AfterHook func(c *Ctx, res *UpstreamResponse) error
+
+// sameHeader reports whether a and b are the same map (not equal maps).
+func sameHeader(a, b http.Header) bool {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
+}
 
 // After adds hooks that see each upstream response of a service or route.
 // They run in order, service hooks first, on the response that is
@@ -117,6 +125,7 @@ func (x *exchange) after(b balancer.Backend, res *http.Response, lat time.Durati
 		x.rt.cors.fromUpstream(x.w.Header(), res.Header)
 	}
 	ur := &c.res
+	orig := res.Header
 	*ur = UpstreamResponse{Status: res.StatusCode, Header: res.Header, Backend: b.Addr}
 	var err error
 	for _, h := range x.rt.after {
@@ -137,6 +146,11 @@ func (x *exchange) after(b balancer.Backend, res *http.Response, lat time.Durati
 		}
 		x.status = res.StatusCode
 		g.respond(x.w, x.r, res)
+		if sameHeader(res.Header, orig) {
+			// As in deliver: the response may be recycled, its header map
+			// with it, unless a hook put a map of its own in its place.
+			x.o.done = res
+		}
 		return
 	}
 	*ur = UpstreamResponse{}

@@ -38,6 +38,9 @@ type outbound struct {
 	parent context.Context // req's context without the deadline
 	cancel context.CancelFunc
 	info   informational
+	// done is the response the exchange delivered and let go of, body
+	// closed, for an engine that recycles responses; nil otherwise.
+	done *http.Response
 }
 
 // netEngine carries requests with a [http.RoundTripper] (net/http's
@@ -112,8 +115,11 @@ func (e h1Engine) roundTrip(o *outbound, deadline time.Time) (*http.Response, er
 }
 
 // release recycles o, keeping only its header storage and its bound 1xx
-// callback.
+// callback, and the response the exchange let go of.
 func (e h1Engine) release(o *outbound) {
+	if o.done != nil {
+		e.t.Recycle(o.done)
+	}
 	*o = outbound{hbuf: o.hbuf, info: informational{fn: o.info.fn}}
 	e.pool.Put(o)
 }

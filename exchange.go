@@ -264,4 +264,7 @@ func (x *exchange) deliver(b balancer.Backend, res *http.Response, lat time.Dura
 		x.rt.cors.fromUpstream(x.w.Header(), res.Header)
 	}
 	x.rt.gw.respond(x.w, x.r, res)
+	// respond closed the body and kept nothing of res but the header's
+	// value slices: an engine that recycles responses may reuse it.
+	x.o.done = res
 }

@@ -6,14 +6,60 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unsafe"
 
 	"github.com/apigate-go/apigate/internal/hop"
 )
 
-// respAlloc is a response and its body, allocated together.
+// respAlloc is a response and its body, allocated together. res is its
+// first field: a response of the transport's is the start of its
+// respAlloc (see [Transport.Recycle]).
 type respAlloc struct {
 	res  http.Response
 	body respBody // its faulty field is set here, for any response
+}
+
+// maxRecycledFields is the largest header map [Transport.Recycle] keeps:
+// clearing a map does not shrink it.
+const maxRecycledFields = 32
+
+// getResp returns a zero response, with an empty header map when it is
+// a recycled one.
+func (t *Transport) getResp() *respAlloc {
+	ra, ok := t.resps.Get().(*respAlloc)
+	if !ok {
+		return &respAlloc{}
+	}
+	h := ra.res.Header // emptied by Recycle
+	*ra = respAlloc{}
+	ra.res.Header = h
+	return ra
+}
+
+// Recycle hands back a response that [Transport.RoundTripWith] returned,
+// for a later response to reuse its storage and header map. The caller
+// must have closed its body and must hold no reference to it, to its
+// header map or to its body any more; the header's value slices are not
+// reused and may still be held. A 101 response, whose body is the
+// connection, is never recycled.
+func (t *Transport) Recycle(res *http.Response) {
+	if res == nil || res.StatusCode == http.StatusSwitchingProtocols {
+		return
+	}
+	ra := (*respAlloc)(unsafe.Pointer(res))
+	t.putResp(ra)
+}
+
+// putResp pools ra, its header map emptied.
+func (t *Transport) putResp(ra *respAlloc) {
+	h := ra.res.Header
+	if len(h) > maxRecycledFields {
+		h = nil
+	}
+	clear(h)
+	*ra = respAlloc{}
+	ra.res.Header = h
+	t.resps.Put(ra)
 }
 
 // readResponse reads a response head from c for req and frames its body,
@@ -43,16 +89,16 @@ func (c *conn) readResponse(req *http.Request, max int) (*respAlloc, error) {
 		return nil, fmt.Errorf("malformed status line %q", clipQuote(line))
 	}
 	code := int(status[0]-'0')*100 + int(status[1]-'0')*10 + int(status[2]-'0')
-	h, err := parseFields(rest)
+	ra := c.pool.t.getResp()
+	h, err := parseFieldsInto(ra.res.Header, rest)
 	if err != nil {
+		c.pool.t.putResp(ra)
 		var re *reqError
 		if errors.As(err, &re) {
 			err = errors.New(re.msg)
 		}
 		return nil, err
 	}
-
-	ra := &respAlloc{}
 
 	res := &ra.res
 	res.Status, res.StatusCode = status, code

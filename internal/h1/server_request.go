@@ -219,8 +219,16 @@ var chunkedList = []string{"chunked"}
 // parseFields parses header field lines, each ending in '\n', into a new
 // header.
 func parseFields(s string) (http.Header, error) {
+	return parseFieldsInto(nil, s)
+}
+
+// parseFieldsInto is parseFields filling h, an empty map, when it is not
+// nil.
+func parseFieldsInto(h http.Header, s string) (http.Header, error) {
 	n := strings.Count(s, "\n")
-	h := make(http.Header, n)
+	if h == nil {
+		h = make(http.Header, n)
+	}
 	vals := make([]string, n)
 	for s != "" {
 		var line string

@@ -60,6 +60,7 @@ type Transport struct {
 
 	readers sync.Pool // *bufio.Reader
 	writers sync.Pool // *bufio.Writer
+	resps   sync.Pool // *respAlloc, see Recycle
 	bufs    sync.Pool // *[]byte for copying request bodies
 }
 
