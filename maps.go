@@ -36,12 +36,23 @@ func Map[In, Out any](fn func(c *Ctx, in In) (Out, error)) RouteOption {
 		}
 		switch target {
 		case bodyJSON:
+			enc, err := decode.CompileJSONEncoder(out)
+			if err != nil {
+				enc = nil // json.Marshal encodes Out
+			}
 			return func(c *Ctx) error {
 				o, err := call(c)
 				if err != nil {
 					return err
 				}
-				b, err := json.Marshal(o)
+				var b []byte
+				ok := false
+				if enc != nil {
+					b, ok = enc.Marshal(unsafe.Pointer(&o))
+				}
+				if !ok {
+					b, err = json.Marshal(o) // also words the error of a NaN or infinity
+				}
 				if err != nil {
 					return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error",
 						Err: fmt.Errorf("apigate: encode Map output %v: %w", out, err)}
