@@ -27,6 +27,12 @@ type mapDecl struct {
 // string on GET and HEAD), or the query string, with Content-Type and
 // Content-Length set to match. fn may return an *[Error] or a [Response]
 // like a hook. A nil fn is an error from [New].
+//
+// A JSON body is the bytes json.Marshal would produce, written by an
+// encoder compiled for Out when the gateway is built; json.Marshal itself
+// encodes an Out holding types with their own MarshalJSON or MarshalText
+// methods or interfaces. An output json.Marshal refuses (a NaN float) is a
+// 500.
 func Map[In, Out any](fn func(c *Ctx, in In) (Out, error)) RouteOption {
 	out := reflect.TypeFor[Out]()
 	return &mapDecl{in: reflect.TypeFor[In](), out: out, nilFn: fn == nil, build: func(target int, isGet bool) (step, error) {
