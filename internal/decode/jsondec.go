@@ -2,7 +2,6 @@ package decode
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -71,7 +70,7 @@ func (d *JSONDecoder) Decode(dst unsafe.Pointer, data []byte) (ok bool) {
 
 // decode is Decode without the recover, for tests.
 func (d *JSONDecoder) decode(dst unsafe.Pointer, data []byte) bool {
-	if !json.Valid(data) {
+	if !validJSON(data) {
 		return false
 	}
 	s := d.scans.Get().(*jscan)

@@ -325,3 +325,37 @@ func TestJSONDecoderAllocs(t *testing.T) {
 		t.Fatalf("Decode allocates %v times, want 1", allocs)
 	}
 }
+
+func checkValidJSON(t testing.TB, data []byte) {
+	t.Helper()
+	if got, want := validJSON(data), json.Valid(data); got != want {
+		t.Fatalf("validJSON(%q) = %v, json.Valid %v", data, got, want)
+	}
+}
+
+func TestValidJSON(t *testing.T) {
+	for _, s := range jsonSeeds {
+		checkValidJSON(t, []byte(s))
+	}
+	for _, s := range []string{
+		`-`, `-0`, `-01`, `01`, `0.`, `0.e1`, `1e`, `1e+`, `1E-5`, `1.5e+05`, `.5`, `+1`, `1 2`, `tru`, `truee`, `nul`,
+		`"\u12"`, `"\u12G4"`, `"\x"`, `"\'"`, "\"\t\"", "\"\x7f\"", `"abc`, `"\"`, `[1,]`, `[,1]`, `{"a" 1}`, `{"a":1,}`,
+		`{1:2}`, `{"a":1 "b":2}`, `[1 2]`, `[`, `{`, `]`, `}`, "\v1", "1\f", "\u00a01", "[\n1\r,\t2 ]",
+	} {
+		checkValidJSON(t, []byte(s))
+	}
+	for _, depth := range []int{maxJSONDepth - 1, maxJSONDepth, maxJSONDepth + 1} {
+		checkValidJSON(t, []byte(strings.Repeat("[", depth)+strings.Repeat("]", depth)))
+		checkValidJSON(t, []byte(strings.Repeat(`{"a":`, depth)+"1"+strings.Repeat("}", depth)))
+		checkValidJSON(t, []byte(strings.Repeat(`[{"a":`, depth/2)+"1"+strings.Repeat("}]", depth/2)))
+	}
+}
+
+func FuzzValidJSON(f *testing.F) {
+	for _, s := range jsonSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkValidJSON(t, data)
+	})
+}

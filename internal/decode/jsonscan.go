@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// jscan walks a JSON document that json.Valid has accepted, so it never
+// jscan walks a JSON document that validJSON has accepted, so it never
 // meets a syntax error: it only needs to find where values end.
 type jscan struct {
 	data   []byte
@@ -238,4 +238,206 @@ func getu4(s []byte) rune {
 		r = r*16 + rune(c)
 	}
 	return r
+}
+
+// maxJSONDepth is encoding/json's limit on nesting.
+const maxJSONDepth = 10000
+
+// validJSON reports whether data is one JSON value surrounded by optional
+// white space, accepting exactly what json.Valid accepts (invalid UTF-8 in
+// strings included, nesting beyond 10000 levels not), only faster.
+func validJSON(data []byte) bool {
+	v := jvalid{data: data}
+	v.ws()
+	if !v.value(0) {
+		return false
+	}
+	v.ws()
+	return v.off == len(v.data)
+}
+
+type jvalid struct {
+	data []byte
+	off  int
+}
+
+func (v *jvalid) ws() {
+	for v.off < len(v.data) && isJSONSpace(v.data[v.off]) {
+		v.off++
+	}
+}
+
+// next skips white space and returns the next byte, 0 at the end.
+func (v *jvalid) next() byte {
+	v.ws()
+	if v.off < len(v.data) {
+		return v.data[v.off]
+	}
+	return 0
+}
+
+// value checks the value at the offset, inside depth containers, and
+// moves past it.
+func (v *jvalid) value(depth int) bool {
+	if v.off >= len(v.data) {
+		return false
+	}
+	switch c := v.data[v.off]; c {
+	case '{':
+		if depth >= maxJSONDepth {
+			return false
+		}
+		v.off++
+		if v.next() == '}' {
+			v.off++
+			return true
+		}
+		for {
+			if v.next() != '"' || !v.str() || v.next() != ':' {
+				return false
+			}
+			v.off++
+			v.ws()
+			if !v.value(depth + 1) {
+				return false
+			}
+			switch v.next() {
+			case ',':
+				v.off++
+			case '}':
+				v.off++
+				return true
+			default:
+				return false
+			}
+		}
+	case '[':
+		if depth >= maxJSONDepth {
+			return false
+		}
+		v.off++
+		if v.next() == ']' {
+			v.off++
+			return true
+		}
+		for {
+			v.ws()
+			if !v.value(depth + 1) {
+				return false
+			}
+			switch v.next() {
+			case ',':
+				v.off++
+			case ']':
+				v.off++
+				return true
+			default:
+				return false
+			}
+		}
+	case '"':
+		return v.str()
+	case 't':
+		return v.literal("true")
+	case 'f':
+		return v.literal("false")
+	case 'n':
+		return v.literal("null")
+	default:
+		return v.number()
+	}
+}
+
+func (v *jvalid) literal(lit string) bool {
+	if len(v.data)-v.off < len(lit) || string(v.data[v.off:v.off+len(lit)]) != lit {
+		return false
+	}
+	v.off += len(lit)
+	return true
+}
+
+// str checks the string at the offset and moves past it.
+func (v *jvalid) str() bool {
+	d := v.data
+	i := v.off + 1
+	for i < len(d) {
+		c := d[i]
+		switch {
+		case c == '"':
+			v.off = i + 1
+			return true
+		case c == '\\':
+			if i+1 >= len(d) {
+				return false
+			}
+			switch d[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(d) {
+					return false
+				}
+				for _, h := range d[i+2 : i+6] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return false
+					}
+				}
+				i += 6
+			default:
+				return false
+			}
+		case c < ' ':
+			return false
+		default:
+			i++
+		}
+	}
+	return false
+}
+
+// number checks the number at the offset and moves past it.
+func (v *jvalid) number() bool {
+	d := v.data
+	i := v.off
+	if i < len(d) && d[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(d):
+		return false
+	case d[i] == '0':
+		i++
+	case '1' <= d[i] && d[i] <= '9':
+		i = digits(d, i+1)
+	default:
+		return false
+	}
+	if i < len(d) && d[i] == '.' {
+		j := digits(d, i+1)
+		if j == i+1 {
+			return false
+		}
+		i = j
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		j := digits(d, i)
+		if j == i {
+			return false
+		}
+		i = j
+	}
+	v.off = i
+	return true
+}
+
+// digits returns the offset of the first non-digit at or after i.
+func digits(d []byte, i int) int {
+	for i < len(d) && '0' <= d[i] && d[i] <= '9' {
+		i++
+	}
+	return i
 }
