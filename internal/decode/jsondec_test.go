@@ -90,17 +90,20 @@ type jAll struct {
 	QB      bool     `json:",string"`
 	QU      *uint8   `json:"qu,string,omitempty"`
 	QF32    float32  `json:"qf32,string"`
-	QSl     []int    `json:"qsl,string"` // ",string" does not apply
-	Skip    int      `json:"-"`
-	Dash    int      `json:"-,"`
-	unexp   int
-	Named   jString  `json:"named"`
-	Kelvin  string   `json:"k"`
-	LongS   string   `json:"s2"`
-	Upper   string   `json:"ÀB"`
-	Empty   struct{} `json:"empty"`
-	Bad     int      `json:"a\"b"` // invalid tag name: the Go name is used
-	Punct   int      `json:"<&>"`
+	//lint:ignore SA5008 encoding/json ignores ",string" on a slice, as tested here
+	QSl  []int `json:"qsl,string"`
+	Skip int   `json:"-"`
+	//lint:ignore SA5008 the key "-" is tested here
+	Dash   int `json:"-,"`
+	unexp  int
+	Named  jString  `json:"named"`
+	Kelvin string   `json:"k"`
+	LongS  string   `json:"s2"`
+	Upper  string   `json:"ÀB"`
+	Empty  struct{} `json:"empty"`
+	//lint:ignore SA5008 an invalid tag name, for which encoding/json uses the Go name, is tested here
+	Bad   int `json:"a\"b"`
+	Punct int `json:"<&>"`
 }
 
 // jSearch is the shape of the bench contract's search body.

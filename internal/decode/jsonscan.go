@@ -26,9 +26,6 @@ func (s *jscan) ws() {
 	}
 }
 
-// peek returns the byte at the current offset.
-func (s *jscan) peek() byte { return s.data[s.off] }
-
 // rawString returns the string literal at the offset, quotes included,
 // and moves past it.
 func (s *jscan) rawString() []byte {
