@@ -155,8 +155,8 @@ func Query[T any]() RouteOption {
 // forwarded unchanged.
 //
 // The decoder is compiled for T when the gateway is built, like those of
-// [Path], [Query] and [Form]: decoding a request uses no reflection.
-// It follows encoding/json's Unmarshal exactly (field names and tags,
+// [Path], [Query] and [Form]: decoding a request uses no reflection
+// (except to fill map fields). It follows encoding/json's Unmarshal exactly (field names and tags,
 // case-insensitive matching, embedded structs, ",string", null, escapes
 // and invalid UTF-8) and a failing body gets the same error message it
 // would get from encoding/json. A T holding a type with its own
