@@ -208,12 +208,27 @@ func foldRune(r rune) rune {
 type jsonSupport struct {
 	ifaces []reflect.Type // method interfaces that send a type to encoding/json
 	onPath map[reflect.Type]bool
+	ok     map[reflect.Type]bool // types found supported
 }
 
 func (c *jsonSupport) check(t reflect.Type) bool {
+	if c.ok[t] {
+		return true
+	}
 	if c.onPath[t] {
 		return false // recursive type
 	}
+	if !c.checkOnce(t) {
+		return false
+	}
+	if c.ok == nil {
+		c.ok = map[reflect.Type]bool{}
+	}
+	c.ok[t] = true
+	return true
+}
+
+func (c *jsonSupport) checkOnce(t reflect.Type) bool {
 	if t == jsonNumberType {
 		return false
 	}
