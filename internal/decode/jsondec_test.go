@@ -47,9 +47,24 @@ type jptremb struct {
 	P2 int
 }
 
+// JTagEmb is embedded with a tag, which makes it a named field.
+type JTagEmb struct {
+	T1 int `json:"t1"`
+}
+
+// JInt and jint are embedded non-structs: the exported one is a field
+// named JInt, the unexported one is ignored.
+type (
+	JInt int
+	jint int
+)
+
 type jAll struct {
 	JEmbedded
 	jembedded2
+	JTagEmb `json:"tagemb"`
+	JInt
+	jint
 	*JPtrEmb
 	*jptremb // unexported pointer: encoding/json cannot allocate it
 
@@ -251,6 +266,7 @@ var jsonSeeds = []string{
 	`{"Skip":1}`, `{"-":3}`, `{"Dash":1}`, `{"unexp":1}`, `{"named":"n"}`,
 	`{"K":"x"}`, "{\"\u212a\":\"kelvin\"}", "{\"\u017f2\":\"long s\"}", `{"S2":"x"}`, `{"àb":"x"}`, `{"ÀB":"y"}`,
 	`{"empty":{}}`, `{"empty":{"x":1}}`, `{"empty":null}`, `{"Bad":1}`, `{"a\"b":1}`, `{"<&>":1}`,
+	`{"tagemb":{"t1":1},"t1":2,"JInt":3,"jint":4}`, `{"JINT":3,"tagEmb":null}`,
 	`{"e1":1,"shadow":"x","Shadow":"y","Deep":"d","deep":"e","E2":"f"}`, `{"p1":1}`, `{"P2":1}`, `{"p1":null}`,
 	`{"x":1,"y":2,"z":3,"e1":4,"Deep":"d"}`, `{"z":null}`,
 	`[{"a":1},{"a":2}]`, `[null]`, `{"a":{"a":1}}`, `{"1":true,"-1":false}`, `"str"`, `"\u00e9"`, `1.5`, `1e39`,
