@@ -146,13 +146,22 @@ func Query[T any]() RouteOption {
 	}}}
 }
 
-// JSON decodes the request body into a T with encoding/json. The request
-// must declare a JSON content type (application/json or any +json type,
-// parameters such as charset allowed), else 415. The body is read up to
-// the route's [BodyLimit] (413 past it); malformed JSON, trailing data or
-// a type mismatch is a 400 "invalid_json". Fields tagged
-// `apigate:"required"` must be present and non-zero. Without a [Map], the
-// original bytes are forwarded unchanged.
+// JSON decodes the request body into a T. The request must declare a JSON
+// content type (application/json or any +json type, parameters such as
+// charset allowed), else 415. The body is read up to the route's
+// [BodyLimit] (413 past it); malformed JSON, trailing data or a type
+// mismatch is a 400 "invalid_json". Fields tagged `apigate:"required"`
+// must be present and non-zero. Without a [Map], the original bytes are
+// forwarded unchanged.
+//
+// The decoder is compiled for T when the gateway is built, like those of
+// [Path], [Query] and [Form]: decoding a request uses no reflection
+// (except to fill map fields). It follows encoding/json's Unmarshal exactly (field names and tags,
+// case-insensitive matching, embedded structs, ",string", null, escapes
+// and invalid UTF-8) and a failing body gets the same error message it
+// would get from encoding/json. A T holding a type with its own
+// UnmarshalJSON or UnmarshalText method, an interface (any) or
+// json.Number is decoded with encoding/json instead.
 func JSON[T any]() RouteOption {
 	t := reflect.TypeFor[T]()
 	return inputOption{slot: 2, mode: bodyJSON, decl: &inputDecl{typ: t, build: func(b *inputBuild) (step, error) {
@@ -161,6 +170,15 @@ func JSON[T any]() RouteOption {
 			return nil, err
 		}
 		limit, strict := b.rt.bodyLimit, b.strict
+		dec, err := decode.CompileJSONDecoder(t)
+		switch {
+		case errors.Is(err, decode.ErrJSONUnsupported):
+			dec = nil // encoding/json decodes T
+		case err != nil:
+			return nil, err
+		case strict:
+			dec = dec.Strict()
+		}
 		st := storeFor[T]()
 		return func(c *Ctx) error {
 			if !isJSONType(c.r.Header.Get("Content-Type")) {
@@ -170,8 +188,8 @@ func JSON[T any]() RouteOption {
 			if err != nil {
 				return err
 			}
-			var v T
-			if err := unmarshalJSON(body, &v, strict); err != nil {
+			v, err := decodeJSON[T](dec, body, strict)
+			if err != nil {
 				return err
 			}
 			if err := req.Check(unsafe.Pointer(&v)); err != nil {
@@ -444,6 +462,25 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 			return nil, &Error{Status: http.StatusBadRequest, Code: CodeBadRequest, Message: "could not read the request body", Err: err}
 		}
 	}
+}
+
+// decodeJSON decodes body into a new T with dec, compiled for T (nil when
+// T is left to encoding/json). A body dec refuses is decoded afresh by
+// encoding/json, which words the error.
+func decodeJSON[T any](dec *decode.JSONDecoder, body []byte, strict bool) (T, error) {
+	var v T
+	if dec != nil && dec.Decode(unsafe.Pointer(&v), body) {
+		return v, nil
+	}
+	return unmarshalJSONInto[T](body, strict)
+}
+
+// unmarshalJSONInto decodes body into a new T with encoding/json, as
+// unmarshalJSON does.
+func unmarshalJSONInto[T any](body []byte, strict bool) (T, error) {
+	var v T
+	err := unmarshalJSON(body, &v, strict)
+	return v, err
 }
 
 func unmarshalJSON(body []byte, v any, strict bool) error {

@@ -27,6 +27,12 @@ type mapDecl struct {
 // string on GET and HEAD), or the query string, with Content-Type and
 // Content-Length set to match. fn may return an *[Error] or a [Response]
 // like a hook. A nil fn is an error from [New].
+//
+// A JSON body is the bytes json.Marshal would produce, written by an
+// encoder compiled for Out when the gateway is built; json.Marshal itself
+// encodes an Out holding types with their own MarshalJSON or MarshalText
+// methods or interfaces. An output json.Marshal refuses (a NaN float) is a
+// 500.
 func Map[In, Out any](fn func(c *Ctx, in In) (Out, error)) RouteOption {
 	out := reflect.TypeFor[Out]()
 	return &mapDecl{in: reflect.TypeFor[In](), out: out, nilFn: fn == nil, build: func(target int, isGet bool) (step, error) {
@@ -36,12 +42,23 @@ func Map[In, Out any](fn func(c *Ctx, in In) (Out, error)) RouteOption {
 		}
 		switch target {
 		case bodyJSON:
+			enc, err := decode.CompileJSONEncoder(out)
+			if err != nil {
+				enc = nil // json.Marshal encodes Out
+			}
 			return func(c *Ctx) error {
 				o, err := call(c)
 				if err != nil {
 					return err
 				}
-				b, err := json.Marshal(o)
+				var b []byte
+				ok := false
+				if enc != nil {
+					b, ok = enc.Marshal(unsafe.Pointer(&o))
+				}
+				if !ok {
+					b, err = json.Marshal(o) // also words the error of a NaN or infinity
+				}
 				if err != nil {
 					return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error",
 						Err: fmt.Errorf("apigate: encode Map output %v: %w", out, err)}

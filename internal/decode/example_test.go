@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
+	"time"
 	"unsafe"
 
 	"github.com/apigate-go/apigate/internal/decode"
@@ -71,4 +72,48 @@ func ExampleJSONPlan_Check() {
 	// <nil>
 	// missing required field "limit"
 	// missing required field "q"
+}
+
+type Item struct {
+	Name  string            `json:"name"`
+	Price *float64          `json:"price,omitempty"`
+	Tags  map[string]string `json:"tags,omitempty"`
+}
+
+func ExampleCompileJSONDecoder() {
+	dec, err := decode.CompileJSONDecoder(reflect.TypeFor[Item]())
+	if err != nil {
+		panic(err)
+	}
+
+	// Per request: no reflection, encoding/json's semantics.
+	var in Item
+	ok := dec.Decode(unsafe.Pointer(&in), []byte(`{"NAME":"lamp","price":12.5,"tags":{"room":"desk"}}`))
+	fmt.Println(ok, in.Name, *in.Price, in.Tags)
+
+	// A document encoding/json refuses is refused too: decode it again
+	// with encoding/json for the error.
+	var bad Item
+	fmt.Println(dec.Decode(unsafe.Pointer(&bad), []byte(`{"price":"cheap"}`)))
+
+	// Types with their own unmarshalers are left to encoding/json.
+	_, err = decode.CompileJSONDecoder(reflect.TypeFor[struct{ When time.Time }]())
+	fmt.Println(errors.Is(err, decode.ErrJSONUnsupported))
+	// Output:
+	// true lamp 12.5 map[room:desk]
+	// false
+	// true
+}
+
+func ExampleCompileJSONEncoder() {
+	enc, err := decode.CompileJSONEncoder(reflect.TypeFor[Item]())
+	if err != nil {
+		panic(err)
+	}
+	price := 3.0
+	out := Item{Name: "<lamp>", Price: &price, Tags: map[string]string{"b": "2", "a": "1"}}
+	b, ok := enc.Marshal(unsafe.Pointer(&out))
+	fmt.Println(ok, string(b))
+	// Output:
+	// true {"name":"\u003clamp\u003e","price":3,"tags":{"a":"1","b":"2"}}
 }
