@@ -116,7 +116,7 @@ func AuthOriginalRequest() AuthOption {
 //     or T is struct{}, nothing is decoded and the body may be empty.
 //     Then the headers named by [AuthStrip] are removed and apply runs;
 //     an error from apply rejects the request as a hook's error does.
-//   - 401: the client gets 401 "unauthorized"; 403: 403 "forbidden". The
+//   - 401: the client gets 401 "unauthorized"; 403: 403 "forbidden" (the codes). The
 //     auth service's body and headers are not passed on.
 //   - anything else, a body over the limit or one that does not decode:
 //     502 with code [CodeAuthUnavailable]; no answer before the timeout:
@@ -346,9 +346,9 @@ func (a *authCheck) verify(c *Ctx) (*authCall, *Error) {
 	a.done(call)
 	switch res.StatusCode {
 	case http.StatusUnauthorized:
-		return nil, Unauthorized("unauthorized")
+		return nil, Unauthorized("authentication required")
 	case http.StatusForbidden:
-		return nil, Forbidden("forbidden")
+		return nil, Forbidden("access denied")
 	}
 	return nil, authUnavailable(http.StatusBadGateway, "auth service unavailable",
 		errors.New("apigate: auth service answered "+strconv.Itoa(res.StatusCode)))
