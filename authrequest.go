@@ -209,7 +209,9 @@ func newAuthCheck(raw string, opts []AuthOption) *authCheck {
 		}
 	}
 	a.err = a.compile()
-	a.calls.New = func() any { return &authCall{hdr: make(http.Header, len(a.names)+len(forwardedHeaders)+4), buf: make([]byte, 0, 512)} }
+	a.calls.New = func() any {
+		return &authCall{hdr: make(http.Header, len(a.names)+len(forwardedHeaders)+4), buf: make([]byte, 0, 512)}
+	}
 	return a
 }
 
