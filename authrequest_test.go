@@ -1,6 +1,7 @@
 package apigate
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -526,5 +527,102 @@ func BenchmarkAuthRequest(b *testing.B) {
 			defer hc.CloseIdleConnections()
 			run(b, Before(clientAuth(hc, auth.URL+"/verify")))
 		})
+	}
+}
+
+// cannedAuth is an auth service that answers every request with the same
+// bytes, at little cost, so that a benchmark of the call measures the
+// caller's side.
+func cannedAuth(tb testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	body := `{"user_id":"u-42","email":"u42@example.com"}`
+	answer := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + fmt.Sprint(len(body)) + "\r\n\r\n" + body)
+	var wg sync.WaitGroup
+	tb.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	var conns sync.Map
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				conns.Range(func(k, _ any) bool { k.(net.Conn).Close(); return true })
+				return
+			}
+			conns.Store(nc, nil)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer nc.Close()
+				br := bufio.NewReader(nc)
+				for {
+					// A request without a body: its head ends with an empty line.
+					for {
+						line, err := br.ReadSlice('\n')
+						if err != nil {
+							return
+						}
+						if len(line) <= 2 {
+							break
+						}
+					}
+					if _, err := nc.Write(answer); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + ln.Addr().String()
+}
+
+// BenchmarkAuthRequestCall measures the call to the auth service alone:
+// the hook run on a prepared Ctx against an auth service that costs
+// almost nothing.
+func BenchmarkAuthRequestCall(b *testing.B) {
+	authURL := cannedAuth(b) + "/verify"
+	for _, eng := range []struct {
+		name string
+		e    Engine
+	}{{"nethttp", EngineNetHTTP}, {"http1", EngineHTTP1}} {
+		uo := UpstreamOptions{Engine: eng.e}
+		hc := &http.Client{Transport: NewTransport(uo)}
+		for _, v := range []struct {
+			name string
+			hook Hook
+		}{
+			{"AuthRequest", nil},
+			{"client", clientAuth(hc, authURL)},
+		} {
+			b.Run("engine="+eng.name+"/hook="+v.name, func(b *testing.B) {
+				opt := Before(v.hook)
+				if v.hook == nil {
+					opt = AuthRequest(authURL, applyIdentity)
+				}
+				g := MustNew(Mount(Service("/api", GET("/me", opt)), "http://127.0.0.1:1"), WithUpstream(uo))
+				defer g.Close()
+				defer hc.CloseIdleConnections()
+				hook := g.routes[0].pipe.hooks[0]
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					ctx, cancel := context.WithCancel(context.Background()) // as a server's request context
+					defer cancel()
+					r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/api/me", nil)
+					c := &Ctx{r: r, rt: g.routes[0], header: http.Header{"Authorization": {"Bearer t0k3n"}}}
+					for pb.Next() {
+						if err := hook(c); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		}
 	}
 }
