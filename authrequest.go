@@ -116,15 +116,17 @@ func AuthOriginalRequest() AuthOption {
 //     or T is struct{}, nothing is decoded and the body may be empty.
 //     Then the headers named by [AuthStrip] are removed and apply runs;
 //     an error from apply rejects the request as a hook's error does.
-//   - 401: the client gets 401 "unauthorized"; 403: 403 "forbidden" (the codes). The
-//     auth service's body and headers are not passed on.
+//   - 401: the client gets a 401 with code "unauthorized"; 403: a 403
+//     with code "forbidden". The auth service's body and headers are not
+//     passed on.
 //   - anything else, a body over the limit or one that does not decode:
 //     502 with code [CodeAuthUnavailable]; no answer before the timeout:
 //     504 with that code. The cause goes to the observer.
 //
 // Nothing goes upstream unless the auth service answered 2xx and apply
 // returned nil. The auth service's response is not cached: every request
-// is checked.
+// is checked. The option may be used on several services, routes and
+// gateways; each gateway calls with its own client. See docs/auth.md.
 func AuthRequest[T any](rawURL string, apply func(c *Ctx, id T) error, opts ...AuthOption) SharedOption {
 	a := newAuthCheck(rawURL, opts)
 	_, empty := any(*new(T)).(struct{})
