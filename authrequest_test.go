@@ -519,10 +519,10 @@ func BenchmarkAuthRequest(b *testing.B) {
 			defer g.Close()
 			runBenchOn(b, serveFrontWith(b, g, eng.e), "GET", "/api/me", nil, hdr)
 		}
-		b.Run("engine="+eng.name+"/AuthRequest", func(b *testing.B) {
+		b.Run("engine="+eng.name+"/hook=AuthRequest", func(b *testing.B) {
 			run(b, AuthRequest(auth.URL+"/verify", applyIdentity, AuthStrip()))
 		})
-		b.Run("engine="+eng.name+"/client", func(b *testing.B) {
+		b.Run("engine="+eng.name+"/hook=client", func(b *testing.B) {
 			hc := &http.Client{Transport: NewTransport(uo)}
 			defer hc.CloseIdleConnections()
 			run(b, Before(clientAuth(hc, auth.URL+"/verify")))
