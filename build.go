@@ -298,6 +298,11 @@ func (g *Gateway) compileRoute(c *config, s *ServiceSpec, svc *service, rs *rout
 			return fail("Before: hook %d is nil", i+1)
 		}
 	}
+	for _, check := range append(append([]func(*Gateway) error(nil), s.shared.checks...), rs.shared.checks...) {
+		if err := check(g); err != nil {
+			return fail("%v", err)
+		}
+	}
 	pipe, err := newPipeline(rt, hooks, &rs.in)
 	if err != nil {
 		return fail("%v", err)

@@ -110,6 +110,7 @@ type sharedSpec struct {
 	limit     *limitSpec // see RateLimit
 	res       resilienceSpec
 	cors      *corsPolicy
+	checks    []func(*Gateway) error // run by New on each route; see AuthRequest
 }
 
 // SharedOption is an option that works on services and routes alike:

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -29,23 +28,24 @@ type LookupOut struct {
 	Source string `json:"source"`
 }
 
-// newGateway returns the contract built with apigate: a Before hook that
-// verifies the caller with the auth client held as shared state, JSON[T]
-// validation, and a Map that rewrites the lookup body.
+// newGateway returns the contract built with apigate: AuthRequest
+// verifying the caller with the auth service, JSON[T] validation, and a
+// Map that rewrites the lookup body.
 func newGateway(authURL, dataURL string) (*apigate.Gateway, error) {
+	verify := apigate.AuthRequest(authURL+"/verify", setIdentity,
+		apigate.AuthMethod(http.MethodPost), apigate.AuthStrip())
 	svc := apigate.Service("/",
 		apigate.GET("/items"),
-		apigate.GET("/my-items", apigate.Before(auth)),
+		apigate.GET("/my-items", verify),
 		apigate.POST("/items/search", apigate.JSON[SearchIn]()),
 		apigate.POST("/items/lookup", apigate.JSON[LookupIn](), apigate.Map(remapLookup)),
 	)
-	// apigate's HTTP/1.1 engine both for the proxy and for the hook's
-	// calls to the auth service.
+	// apigate's HTTP/1.1 engine both for the proxy and for the calls to
+	// the auth service, which share its connection pools.
 	up := apigate.UpstreamOptions{Engine: apigate.EngineHTTP1, MaxIdleConnsPerHost: authclient.MaxIdleConnsPerHost}
 	return apigate.New(
 		apigate.Mount(svc, dataURL),
 		apigate.WithUpstream(up),
-		apigate.WithState(authclient.New(authURL, apigate.NewTransport(up))),
 	)
 }
 
@@ -54,25 +54,16 @@ func newHandler(authURL, dataURL string) (http.Handler, error) {
 	return newGateway(authURL, dataURL)
 }
 
-// auth verifies the caller's bearer token with the auth service and passes
-// the identity upstream in place of the token.
-func auth(c *apigate.Ctx) error {
-	ac := apigate.State[*authclient.Client](c)
-	id, err := ac.Verify(c.Context(), c.Header("Authorization"))
-	if err != nil {
-		if errors.Is(err, authclient.ErrUnauthorized) {
-			return apigate.Unauthorized("invalid token")
-		}
-		return apigate.BadGateway("auth service unavailable")
+// setIdentity passes the identity the auth service verified upstream; the
+// token itself is stripped by AuthStrip.
+func setIdentity(c *apigate.Ctx, id authclient.Identity) error {
+	if id.UserID == "" {
+		return apigate.BadGateway("auth response without user_id")
 	}
 	if err := c.SetHeader(contract.HeaderUserID, id.UserID); err != nil {
 		return err
 	}
-	if err := c.SetHeader(contract.HeaderUserEmail, id.Email); err != nil {
-		return err
-	}
-	c.DelHeader("Authorization")
-	return nil
+	return c.SetHeader(contract.HeaderUserEmail, id.Email)
 }
 
 // remapLookup turns the client's {q} into the data service's lookup query.
