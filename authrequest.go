@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
+	"github.com/apigate-go/apigate/internal/decode"
 	"github.com/apigate-go/apigate/internal/h1"
 	"github.com/apigate-go/apigate/internal/hop"
 )
@@ -131,6 +134,10 @@ func AuthRequest[T any](rawURL string, apply func(c *Ctx, id T) error, opts ...A
 	a := newAuthCheck(rawURL, opts)
 	_, empty := any(*new(T)).(struct{})
 	h := &authHook[T]{a: a, apply: apply, decode: apply != nil && !empty}
+	if h.decode {
+		// Types the compiled decoder leaves to encoding/json keep dec nil.
+		h.dec, _ = decode.CompileJSONDecoder(reflect.TypeFor[T]())
+	}
 	return SharedOption{func(s *sharedSpec) {
 		s.hooks = append(s.hooks, h.run)
 		s.checks = append(s.checks, a.check)
@@ -142,6 +149,7 @@ type authHook[T any] struct {
 	a      *authCheck
 	apply  func(*Ctx, T) error
 	decode bool
+	dec    *decode.JSONDecoder // nil: encoding/json
 }
 
 func (h *authHook[T]) run(c *Ctx) error {
@@ -151,7 +159,7 @@ func (h *authHook[T]) run(c *Ctx) error {
 	}
 	var id T
 	if h.decode {
-		if err := decodeAuthJSON(call.body, &id); err != nil {
+		if err := decodeAuthJSON(h.dec, call.body, &id); err != nil {
 			h.a.done(call)
 			return authUnavailable(http.StatusBadGateway, "invalid auth response", err)
 		}
@@ -166,9 +174,16 @@ func (h *authHook[T]) run(c *Ctx) error {
 	return nil
 }
 
-// decodeAuthJSON decodes the auth service's response body into v. The
-// body's storage is reused once it returns: v must not keep it.
-func decodeAuthJSON(body []byte, v any) error {
+// decodeAuthJSON decodes the auth service's response body into v, a
+// pointer to a zero value of the type dec was compiled for, with dec
+// when it is set and encoding/json otherwise (and for the error of a
+// body dec refuses). The body's storage is reused once it returns: v
+// must not keep it (dec copies strings).
+func decodeAuthJSON[T any](dec *decode.JSONDecoder, body []byte, v *T) error {
+	if dec != nil && dec.Decode(unsafe.Pointer(v), body) {
+		return nil
+	}
+	*v = *new(T)
 	return json.Unmarshal(body, v)
 }
 
