@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"text/template"
 )
 
@@ -64,7 +65,11 @@ func writeHaproxyConfig(dir, listen, data string) (string, error) {
 		return "", fmt.Errorf("haproxy config: %w", err)
 	}
 	var conf bytes.Buffer
-	if err := tmpl.Execute(&conf, struct{ Dir, Listen, Data string }{dir, listen, data}); err != nil {
+	params := struct {
+		Dir, Listen, Data string
+		MaxConn           int
+	}{dir, listen, data, haproxyMaxConn(fileLimit())}
+	if err := tmpl.Execute(&conf, params); err != nil {
 		return "", fmt.Errorf("haproxy config: %w", err)
 	}
 	p := filepath.Join(dir, "haproxy.cfg")
@@ -72,6 +77,29 @@ func writeHaproxyConfig(dir, listen, data string) (string, error) {
 		return "", fmt.Errorf("haproxy config: %w", err)
 	}
 	return p, nil
+}
+
+// haproxyMaxConn returns the connection limit to give haproxy when it may
+// open up to limit files: 4096 (the benchmark opens at most a few hundred
+// connections), less when the limit is low, since haproxy refuses to start
+// when it cannot have about three descriptors per connection (client,
+// server and a splice pipe).
+func haproxyMaxConn(limit uint64) int {
+	const want, reserve = 4096, 100
+	if limit < 3*want+reserve {
+		return max(64, int((max(limit, reserve)-reserve)/3))
+	}
+	return want
+}
+
+// fileLimit returns the hard limit on open files, which haproxy may raise
+// its own soft limit to.
+func fileLimit() uint64 {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return 1024
+	}
+	return rl.Max
 }
 
 // haproxyArgs returns the command line that runs haproxy in the foreground
