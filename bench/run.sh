@@ -8,7 +8,7 @@
 #   bench/run.sh -h              these options, then the driver's flags
 #
 # Without --no-install, wrk, nginx with njs and haproxy are installed with
-# apt-get when they are missing and the script runs as root on Debian. When
+# apt-get when they are missing, on Debian as root or with sudo. When
 # one cannot be installed the run goes on without it: the driver falls back
 # to its built-in closed-loop generator without wrk, and skips the nginx or
 # l4 row with a note in the report. --with-nginx, which used to opt in to
@@ -42,12 +42,16 @@ done
 # the first attempt fails; each apt-get is bounded so that a stuck mirror
 # cannot hold the run.
 apt_install() {
-	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-		echo "run.sh: cannot install $* (needs root and apt-get)" >&2
+	local sudo=()
+	if [ "$(id -u)" != 0 ]; then
+		sudo=(sudo -n)
+	fi
+	if ! command -v apt-get >/dev/null || { [ ${#sudo[@]} != 0 ] && ! sudo -n true 2>/dev/null; }; then
+		echo "run.sh: cannot install $* (needs apt-get, and root or sudo without a password)" >&2
 		return 1
 	fi
 	echo "run.sh: installing $*" >&2
-	local apt=(timeout 300 env DEBIAN_FRONTEND=noninteractive apt-get -y -qq)
+	local apt=(timeout 300 ${sudo[@]+"${sudo[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get -y -qq)
 	"${apt[@]}" install "$@" >/dev/null 2>&1 ||
 		{ "${apt[@]}" update >/dev/null 2>&1 && "${apt[@]}" install "$@" >/dev/null; }
 }
