@@ -142,7 +142,7 @@ func (s *suite) markdown(meta reportMeta, sums []routeSummary, chart string) str
 	fmt.Fprintf(&b, "- Latency: open loop at %d req/s for %v over up to %d connections (built-in generator), measured from each request's scheduled send time, so a stall is not hidden\n",
 		c.rate, c.latency, c.openConns)
 	fmt.Fprintf(&b, "- Rounds: %d, interleaved (round → route → gateway, the gateway order rotating each round); figures are medians across rounds, errors are summed, peak RSS is the highest\n", c.rounds)
-	b.WriteString("- CPU/req: the gateway's user+system CPU time during the throughput measurement divided by the requests answered; peak RSS: its VmHWM, reset before each measurement (nginx: master and workers summed)\n")
+	b.WriteString("- CPU/req: the gateway's user+system CPU time during the throughput measurement divided by the requests answered; peak RSS: its VmHWM, reset before each measurement (nginx: master and workers summed; haproxy: one process)\n")
 	b.WriteString("- direct and l4 are sent the request a gateway sends upstream (identity headers set, lookup rewritten): l4 is the most any proxy can carry on this machine\n\n")
 
 	b.WriteString(apigateSummary(sums))
