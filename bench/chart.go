@@ -17,6 +17,8 @@ func rowColor(row string) string {
 		return "#5c7cfa"
 	case rowApigate:
 		return "#2f9e44"
+	case rowL4:
+		return "#495057"
 	case rowNginx:
 		return "#f08c00"
 	}

@@ -44,6 +44,12 @@ func TestParseFlags(t *testing.T) {
 		{"soak flags", []string{"-soak", "-soak-duration", "1m", "-soak-rate", "500", "-timeout", "2m"}, func(c config) bool {
 			return c.soakDuration == time.Minute && c.soakRate == 500 && c.timeout == 2*time.Minute
 		}, false},
+		{"ten-minute soak: the timeout follows", []string{"-soak", "-soak-duration", "10m"}, func(c config) bool {
+			return c.soakDuration == 10*time.Minute && c.soakWindow == 5*time.Second && c.timeout == 13*time.Minute
+		}, false},
+		{"l4 row", []string{"-gateways", "nginx,l4,direct"}, func(c config) bool {
+			return slices.Equal(c.rows, []string{"direct", "l4", "nginx"})
+		}, false},
 		{"soak flag without -soak", []string{"-soak-rate", "500"}, nil, true},
 		{"soak shorter than two windows", []string{"-soak", "-soak-duration", "8s"}, nil, true},
 		{"negative soak rate", []string{"-soak", "-soak-rate", "-5"}, nil, true},

@@ -1,11 +1,14 @@
 // Command bench is apigate's load benchmark driver. It builds and starts
 // the mock auth and data services (package mock, on fasthttp), the stdlib
 // baseline gateway, the apigate gateway and, when installed, nginx with
-// njs; checks that each gateway implements the contract; then, for several
-// interleaved rounds, measures per route each gateway's highest sustained
-// throughput (closed loop), its latency percentiles at a fixed rate (open
-// loop), its errors, CPU time per request and peak RSS. It prints a
-// markdown report and writes it, with an SVG chart, to results/.
+// njs and haproxy as a TCP proxy (the l4 row, the limit of a proxy that
+// only copies bytes); checks that each gateway implements the contract;
+// then, for several interleaved rounds, measures per route each row's
+// highest sustained throughput (closed loop), its latency percentiles at a
+// fixed rate (open loop), its errors, CPU time per request, peak RSS and
+// idle RSS at the start of every cell. It prints a markdown report, opening
+// with apigate's ratios to nginx, the stdlib gateway and the l4 row against
+// their targets, and writes it, with an SVG chart, to results/.
 //
 // With -soak it runs a soak test instead: the apigate gateway under an
 // open loop over the routes at 70% of its measured maximum for five

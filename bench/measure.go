@@ -36,6 +36,9 @@ func (s *suite) measure(ctx context.Context, stderr io.Writer) (results, error) 
 	for round := range s.cfg.rounds {
 		for _, name := range s.cfg.routes {
 			route := routes[name]
+			if err := s.recordIdleRSS(); err != nil {
+				return nil, fmt.Errorf("round %d, %s: %w", round+1, route.Path, err)
+			}
 			for i := range s.rows {
 				rw := s.rows[(i+round)%len(s.rows)]
 				t := load.Target{Base: rw.base, Request: route.Gateway(s.token), Want: http.StatusOK}
@@ -62,6 +65,25 @@ func (s *suite) measure(ctx context.Context, stderr io.Writer) (results, error) 
 		}
 	}
 	return res, nil
+}
+
+// recordIdleRSS reads the resident memory of every row's process at the
+// start of a cell, before any of the cell's load.
+func (s *suite) recordIdleRSS() error {
+	for _, rw := range s.rows {
+		if rw.proc == nil {
+			continue
+		}
+		if rw.proc.exited() {
+			return fmt.Errorf("%s exited: %v\n%s", rw.name, rw.proc.err, rw.proc.logTail())
+		}
+		n, err := groupRSS(rw.proc.pgid())
+		if err != nil {
+			return fmt.Errorf("%s: idle RSS: %w", rw.name, err)
+		}
+		s.idle.record(rw.name, n)
+	}
+	return nil
 }
 
 // measureOne warms rw up, then measures its throughput (closed loop, with

@@ -28,10 +28,11 @@ func findNginx() (nginxInstall, string) {
 		for _, p := range []string{"/usr/sbin/nginx", "/usr/local/sbin/nginx"} {
 			if _, err := os.Stat(p); err == nil {
 				bin = p
+				break
 			}
 		}
 		if bin == "" {
-			return nginxInstall{}, "nginx is not installed (Debian: apt-get install nginx libnginx-mod-http-js, or run.sh --with-nginx)"
+			return nginxInstall{}, "nginx is not installed (Debian: apt-get install nginx libnginx-mod-http-js, or run.sh without --no-install)"
 		}
 	}
 	out, err := exec.Command(bin, "-V").CombinedOutput()
@@ -56,7 +57,7 @@ func findNginx() (nginxInstall, string) {
 			return nginxInstall{bin: bin, module: mod, version: version}, ""
 		}
 	}
-	return nginxInstall{}, "the nginx njs module is not installed (Debian: apt-get install libnginx-mod-http-js, or run.sh --with-nginx)"
+	return nginxInstall{}, "the nginx njs module is not installed (Debian: apt-get install libnginx-mod-http-js, or run.sh without --no-install)"
 }
 
 // writeNginxConfig writes nginx.conf and gateway.js into dir for a server

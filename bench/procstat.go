@@ -110,6 +110,21 @@ func groupPeakRSS(pgid int) (int64, error) {
 	return total, errors.Join(errs...)
 }
 
+// groupRSS returns the sum of the resident set sizes (VmRSS) of the
+// processes of group pgid, in bytes.
+func groupRSS(pgid int) (int64, error) {
+	var total int64
+	var errs []error
+	for _, pid := range groupPIDs(pgid) {
+		n, err := rss(pid)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		total += n
+	}
+	return total, errors.Join(errs...)
+}
+
 // rss returns the resident set size (VmRSS) of process pid, in bytes.
 func rss(pid int) (int64, error) { return statusBytes(pid, "VmRSS") }
 

@@ -14,14 +14,15 @@ import (
 // summary is one row of one route's table: medians across rounds, errors
 // summed, peak RSS the highest.
 type summary struct {
-	row                 string
-	rps                 float64
-	p50, p99, p999      time.Duration
-	errors              int64
-	cpuPerR             time.Duration
-	rss                 int64
-	vsStdlib, vsDirect  float64 // NaN when the reference row is absent
-	measured, hasGWProc bool
+	row            string
+	rps            float64
+	p50, p99, p999 time.Duration
+	errors         int64
+	cpuPerR        time.Duration
+	rss            int64
+	// req/s relative to other rows, NaN when the reference row is absent.
+	vsNginx, vsStdlib, vsL4, vsDirect float64
+	measured, hasGWProc               bool
 }
 
 // routeSummary is one route's table.
@@ -58,17 +59,15 @@ func (s *suite) summarize(res results) []routeSummary {
 			rs.rows = append(rs.rows, sm)
 		}
 		ref := func(name string) float64 {
-			for _, sm := range rs.rows {
-				if sm.row == name {
-					return sm.rps
-				}
+			if sm, ok := rs.find(name); ok {
+				return sm.rps
 			}
 			return math.NaN()
 		}
-		std, dir := ref(rowStdlib), ref(rowDirect)
+		ngx, std, l4, dir := ref(rowNginx), ref(rowStdlib), ref(rowL4), ref(rowDirect)
 		for i := range rs.rows {
-			rs.rows[i].vsStdlib = rs.rows[i].rps / std
-			rs.rows[i].vsDirect = rs.rows[i].rps / dir
+			sm := &rs.rows[i]
+			sm.vsNginx, sm.vsStdlib, sm.vsL4, sm.vsDirect = sm.rps/ngx, sm.rps/std, sm.rps/l4, sm.rps/dir
 		}
 		out = append(out, rs)
 	}
@@ -122,6 +121,9 @@ func (s *suite) markdown(meta reportMeta, sums []routeSummary, chart string) str
 	if s.nginxVersion != "" {
 		fmt.Fprintf(&b, "; nginx %s with njs, 2 workers", s.nginxVersion)
 	}
+	if s.haproxyVersion != "" {
+		fmt.Fprintf(&b, "; haproxy %s in TCP mode, 2 threads (the l4 row)", s.haproxyVersion)
+	}
 	b.WriteString("\n")
 	if s.loadBefore >= 0 {
 		fmt.Fprintf(&b, "- Load average (1 min) before the run: %.2f, after: %.2f", s.loadBefore, s.loadAfter)
@@ -140,24 +142,28 @@ func (s *suite) markdown(meta reportMeta, sums []routeSummary, chart string) str
 	fmt.Fprintf(&b, "- Latency: open loop at %d req/s for %v over up to %d connections (built-in generator), measured from each request's scheduled send time, so a stall is not hidden\n",
 		c.rate, c.latency, c.openConns)
 	fmt.Fprintf(&b, "- Rounds: %d, interleaved (round → route → gateway, the gateway order rotating each round); figures are medians across rounds, errors are summed, peak RSS is the highest\n", c.rounds)
-	b.WriteString("- CPU/req: the gateway's user+system CPU time during the throughput measurement divided by the requests answered; peak RSS: its VmHWM, reset before each measurement (nginx: master and workers summed)\n\n")
+	b.WriteString("- CPU/req: the gateway's user+system CPU time during the throughput measurement divided by the requests answered; peak RSS: its VmHWM, reset before each measurement (nginx: master and workers summed; haproxy: one process)\n")
+	b.WriteString("- direct and l4 are sent the request a gateway sends upstream (identity headers set, lookup rewritten): l4 is the most any proxy can carry on this machine\n\n")
 
+	b.WriteString(apigateSummary(sums))
 	for _, rs := range sums {
 		fmt.Fprintf(&b, "## %s %s\n\n", rs.route.Method, rs.route.Path)
-		b.WriteString("| gateway | req/s | × stdlib | % of direct | p50 ms | p99 ms | p99.9 ms | errors | CPU µs/req | peak RSS MiB |\n")
-		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		b.WriteString("| gateway | req/s | × nginx | × stdlib | % of L4 | % of direct | p50 ms | p99 ms | p99.9 ms | errors | CPU µs/req | peak RSS MiB |\n")
+		b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, sm := range rs.rows {
 			cpu, rss := "—", "—"
 			if sm.hasGWProc {
 				cpu = fmt.Sprintf("%.1f", float64(sm.cpuPerR)/float64(time.Microsecond))
 				rss = fmt.Sprintf("%.1f", float64(sm.rss)/(1<<20))
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %d | %s | %s |\n",
-				sm.row, thousands(sm.rps), ratio(sm.vsStdlib, "%.2f×"), percent(sm.vsDirect),
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | %s | %s |\n",
+				sm.row, thousands(sm.rps), ratio(sm.vsNginx, "%.2f×"), ratio(sm.vsStdlib, "%.2f×"),
+				percent(sm.vsL4), percent(sm.vsDirect),
 				ms(sm.p50), ms(sm.p99), ms(sm.p999), sm.errors, cpu, rss)
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString(idleMarkdown(s.idle.summary()))
 	if chart != "" {
 		fmt.Fprintf(&b, "![throughput and p99 latency per route](%s)\n\n", chart)
 	}

@@ -66,16 +66,18 @@ func TestNiceScale(t *testing.T) {
 	}
 }
 
-// testSuite returns a suite with three rows and two rounds of samples on
-// two routes.
+// testSuite returns a suite with five rows and two rounds of samples on
+// two routes (lookup measured on stdlib only).
 func testSuite() (*suite, results) {
 	s := &suite{
 		cfg:        config{rounds: 2, conns: 64, rate: 2000, openConns: 64, duration: time.Second, latency: time.Second},
 		closedDesc: "test generator",
 		rows: []*row{
 			{name: rowDirect, direct: true},
+			{name: rowL4, direct: true, proc: &proc{}},
 			{name: rowStdlib, proc: &proc{}},
 			{name: rowApigate, proc: &proc{}},
+			{name: rowNginx, proc: &proc{}},
 		},
 	}
 	lat := func(p99 time.Duration) load.Latency {
@@ -84,8 +86,10 @@ func testSuite() (*suite, results) {
 	res := results{
 		"items": {
 			rowDirect:  {{rps: 100000, lat: lat(time.Millisecond)}, {rps: 90000, lat: lat(time.Millisecond)}},
+			rowL4:      {{rps: 64000, lat: lat(time.Millisecond), cpuPerR: 10 * time.Microsecond, rss: 15 << 20}, {rps: 66000, lat: lat(time.Millisecond), cpuPerR: 10 * time.Microsecond, rss: 15 << 20}},
 			rowStdlib:  {{rps: 30000, lat: lat(4 * time.Millisecond), cpuPerR: 40 * time.Microsecond, rss: 20 << 20}, {rps: 32000, lat: lat(4 * time.Millisecond), cpuPerR: 42 * time.Microsecond, rss: 22 << 20}},
 			rowApigate: {{rps: 60000, lat: lat(2 * time.Millisecond), cpuPerR: 20 * time.Microsecond, rss: 10 << 20, errors: 1}, {rps: 62000, lat: lat(2 * time.Millisecond), cpuPerR: 20 * time.Microsecond, rss: 12 << 20}},
+			rowNginx:   {{rps: 50000, lat: lat(3 * time.Millisecond), cpuPerR: 16 * time.Microsecond, rss: 32 << 20}, {rps: 50000, lat: lat(time.Millisecond), cpuPerR: 16 * time.Microsecond, rss: 30 << 20}},
 		},
 		"lookup": {
 			rowStdlib: {{rps: 10000, lat: lat(time.Millisecond)}, {rps: 10000, lat: lat(time.Millisecond)}},
@@ -100,38 +104,110 @@ func TestSummarizeAndMarkdown(t *testing.T) {
 	if len(sums) != 2 || sums[0].route.Name != "items" || sums[1].route.Name != "lookup" {
 		t.Fatalf("summaries for %d routes, want items then lookup", len(sums))
 	}
-	ag := sums[0].rows[2]
-	if ag.row != rowApigate || ag.rps != 61000 || ag.errors != 1 || ag.rss != 12<<20 || ag.cpuPerR != 20*time.Microsecond {
+	ag, ok := sums[0].find(rowApigate)
+	if !ok || ag.rps != 61000 || ag.errors != 1 || ag.rss != 12<<20 || ag.cpuPerR != 20*time.Microsecond {
 		t.Errorf("apigate summary %+v", ag)
 	}
-	if math.Abs(ag.vsStdlib-61000.0/31000) > 1e-9 || math.Abs(ag.vsDirect-61000.0/95000) > 1e-9 {
-		t.Errorf("ratios %v × stdlib, %v of direct", ag.vsStdlib, ag.vsDirect)
+	for _, r := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"× stdlib", ag.vsStdlib, 61000.0 / 31000},
+		{"of direct", ag.vsDirect, 61000.0 / 95000},
+		{"× nginx", ag.vsNginx, 61000.0 / 50000},
+		{"of L4", ag.vsL4, 61000.0 / 65000},
+	} {
+		if math.Abs(r.got-r.want) > 1e-9 {
+			t.Errorf("apigate %s = %v, want %v", r.name, r.got, r.want)
+		}
 	}
-	if !math.IsNaN(sums[1].rows[0].vsDirect) {
-		t.Errorf("lookup has no direct row, ratio %v, want NaN", sums[1].rows[0].vsDirect)
+	if !math.IsNaN(sums[1].rows[0].vsDirect) || !math.IsNaN(sums[1].rows[0].vsNginx) || !math.IsNaN(sums[1].rows[0].vsL4) {
+		t.Errorf("lookup has only a stdlib row, ratios %+v, want NaN", sums[1].rows[0])
 	}
 	if n := totalErrors(sums); n != 1 {
 		t.Errorf("totalErrors = %d, want 1", n)
 	}
 
+	s.haproxyVersion, s.nginxVersion = "2.6.12", "1.22.1"
 	md := s.markdown(reportMeta{date: "D", command: "go run . -x", machine: "M", goVersion: "go1"}, sums, "chart.svg")
 	for _, want := range []string{
 		"- Command: `go run . -x`",
+		"- Go: go1; nginx 1.22.1 with njs, 2 workers; haproxy 2.6.12 in TCP mode, 2 threads (the l4 row)\n",
 		"## GET /items",
-		"| apigate | 61,000 | 1.97× | 64% | 0.50 | 2.00 | 4.00 | 1 | 20.0 | 12.0 |",
-		"| direct | 95,000 | 3.06× | 100% |",
-		"| stdlib | 10,000 | 1.00× | — |",
+		"| gateway | req/s | × nginx | × stdlib | % of L4 | % of direct | p50 ms | p99 ms | p99.9 ms | errors | CPU µs/req | peak RSS MiB |\n",
+		"| apigate | 61,000 | 1.22× | 1.97× | 94% | 64% | 0.50 | 2.00 | 4.00 | 1 | 20.0 | 12.0 |",
+		"| l4 | 65,000 | 1.30× | 2.10× | 100% | 68% | 0.25 | 1.00 | 2.00 | 0 | 10.0 | 15.0 |",
+		"| direct | 95,000 | 1.90× | 3.06× | 146% | 100% |",
+		"| stdlib | 10,000 | — | 1.00× | — | — |",
 		"![throughput and p99 latency per route](chart.svg)",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
 	}
+	if i, j := strings.Index(md, "## apigate against its targets"), strings.Index(md, "## GET /items"); i < 0 || i > j {
+		t.Errorf("the summary table does not come before the route tables:\n%s", md)
+	}
+}
+
+func TestApigateSummary(t *testing.T) {
+	s, res := testSuite()
+	got := apigateSummary(s.summarize(res))
+	// items: 1.22× nginx, 1.97× stdlib, 94% of L4; p99 2 ms vs nginx's
+	// median 2 ms, CPU 20 vs 16 µs, RSS 12 vs 32 MiB. lookup has no
+	// apigate row.
+	want := "| `GET /items` | 1.22× ✓ | 1.97× ✓ | 94% ✓ | 1.00 ✓ | 1.25 ✗ | 0.38 ✓ |\n"
+	if !strings.Contains(got, want) {
+		t.Errorf("summary lacks %q:\n%s", want, got)
+	}
+	if strings.Contains(got, "/items/lookup") {
+		t.Errorf("summary has a line for a route without apigate:\n%s", got)
+	}
+
+	// Without nginx, its ratios are blank and unmarked; the stdlib and L4
+	// targets still apply, and % of L4 is marked on /items only.
+	delete(res["items"], rowNginx)
+	res["lookup"][rowApigate] = []sample{{rps: 15000}}
+	res["lookup"][rowL4] = []sample{{rps: 30000}}
+	got = apigateSummary(s.summarize(res))
+	for _, want := range []string{
+		"| `GET /items` | — | 1.97× ✓ | 94% ✓ | — | — | — |\n",
+		"| `POST /items/lookup` | — | 1.50× ✗ | 50% | — | — | — |\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary lacks %q:\n%s", want, got)
+		}
+	}
+
+	delete(res["items"], rowApigate)
+	delete(res["lookup"], rowApigate)
+	if got := apigateSummary(s.summarize(res)); got != "" {
+		t.Errorf("summary without apigate = %q, want none", got)
+	}
+}
+
+func TestMarked(t *testing.T) {
+	tests := []struct {
+		s    string
+		v    float64
+		met  bool
+		want string
+	}{
+		{"1.05×", 1.05, true, "1.05× ✓"},
+		{"0.95×", 0.95, false, "0.95× ✗"},
+		{"—", math.NaN(), true, "—"},
+		{"—", math.Inf(1), false, "—"},
+	}
+	for _, tt := range tests {
+		if got := marked(tt.s, tt.v, tt.met); got != tt.want {
+			t.Errorf("marked(%q, %v, %v) = %q, want %q", tt.s, tt.v, tt.met, got, tt.want)
+		}
+	}
 }
 
 func TestChartSVG(t *testing.T) {
 	s, res := testSuite()
-	svg := chartSVG(s.summarize(res), []string{rowDirect, rowStdlib, rowApigate}, 2000)
+	svg := chartSVG(s.summarize(res), []string{rowDirect, rowL4, rowStdlib, rowApigate, rowNginx}, 2000)
 	d := xml.NewDecoder(strings.NewReader(svg))
 	rects := 0
 	for {
@@ -146,8 +222,8 @@ func TestChartSVG(t *testing.T) {
 			rects++
 		}
 	}
-	// background + 3 legend swatches + (3 items bars + 1 lookup bar) × 2 panels
-	if want := 1 + 3 + 2*4; rects != want {
+	// background + 5 legend swatches + (5 items bars + 1 lookup bar) × 2 panels
+	if want := 1 + 5 + 2*6; rects != want {
 		t.Errorf("%d rects, want %d", rects, want)
 	}
 }

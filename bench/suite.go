@@ -21,8 +21,8 @@ import (
 type row struct {
 	name string
 	base string // URL the load goes to
-	// direct rows are sent the requests that reach the data service once a
-	// gateway has done its work.
+	// direct rows (direct and l4) are sent the requests that reach the data
+	// service once a gateway has done its work.
 	direct bool
 	// proc is the process whose CPU and memory are measured, nil for the
 	// direct row.
@@ -55,6 +55,9 @@ type suite struct {
 	closed           closedLoop
 	closedDesc       string
 	nginxVersion     string
+	haproxyVersion   string
+	// idle RSS of each measured process at the start of every cell.
+	idle idleRSS
 	// 1-minute load averages before setup and after the measurements.
 	loadBefore, loadAfter float64
 }
@@ -99,6 +102,7 @@ func (s *suite) setup(ctx context.Context, stderr io.Writer) error {
 	backendBin := built["backend"]
 	bins := map[string]string{}
 	var ng nginxInstall
+	var hp haproxyInstall
 	for _, name := range s.cfg.rows {
 		switch name {
 		case rowStdlib:
@@ -116,6 +120,14 @@ func (s *suite) setup(ctx context.Context, stderr io.Writer) error {
 			} else {
 				bins[name] = ng.bin
 				s.nginxVersion = ng.version
+			}
+		case rowL4:
+			var why string
+			if hp, why = findHaproxy(); why != "" {
+				s.note(stderr, "l4 skipped: %s", why)
+			} else {
+				bins[name] = hp.bin
+				s.haproxyVersion = hp.version
 			}
 		}
 	}
@@ -153,7 +165,20 @@ func (s *suite) setup(ctx context.Context, stderr io.Writer) error {
 		}
 		addr := loopback(ports[2+i])
 		var p *proc
-		if name == rowNginx {
+		switch name {
+		case rowL4:
+			dir, err := os.MkdirTemp(s.tmp, "haproxy-")
+			if err != nil {
+				return err
+			}
+			conf, err := writeHaproxyConfig(dir, addr, dataAddr)
+			if err != nil {
+				return err
+			}
+			if p, err = startProc(name, s.tmp, bin, haproxyArgs(conf), nil); err != nil {
+				return err
+			}
+		case rowNginx:
 			dir, err := os.MkdirTemp(s.tmp, "nginx-")
 			if err != nil {
 				return err
@@ -166,7 +191,7 @@ func (s *suite) setup(ctx context.Context, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
-		} else {
+		default:
 			args := []string{"-addr", addr, "-auth", s.authURL, "-data", s.dataURL}
 			if s.cfg.profile != "" {
 				args = append(args,
@@ -181,7 +206,7 @@ func (s *suite) setup(ctx context.Context, stderr io.Writer) error {
 		if err := p.waitReady(ctx, addr); err != nil {
 			return err
 		}
-		s.rows = append(s.rows, &row{name: name, base: "http://" + addr, proc: p})
+		s.rows = append(s.rows, &row{name: name, base: "http://" + addr, direct: name == rowL4, proc: p})
 	}
 	return s.validate(ctx, stderr)
 }

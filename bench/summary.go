@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"strings"
+)
+
+// apigate's targets, checked by the summary table.
+const (
+	targetVsNginx  = 1.0 // throughput at least nginx's
+	targetVsStdlib = 1.8 // throughput at least 1.8 × the stdlib gateway's
+	targetItemsL4  = 0.9 // GET /items at least 90% of the L4 limit
+)
+
+// apigateSummary renders the table at the top of the report: per route,
+// apigate's figures relative to nginx, the stdlib gateway and the l4 row,
+// each marked ✓ when it meets its target and ✗ when not ("—" when a row
+// is missing). It returns "" when apigate was not measured.
+func apigateSummary(sums []routeSummary) string {
+	var b strings.Builder
+	for _, rs := range sums {
+		ag, ok := rs.find(rowApigate)
+		if !ok {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString("## apigate against its targets\n\n")
+			fmt.Fprintf(&b, "✓ target met, ✗ not: throughput ≥ %.0f× nginx and ≥ %.1f× stdlib, `GET /items` ≥ %.0f%% of L4; p99, CPU per request and peak RSS as apigate/nginx: p99 and CPU ≤ 1, RSS < 1.\n\n",
+				targetVsNginx, targetVsStdlib, 100*targetItemsL4)
+			b.WriteString("| route | × nginx | × stdlib | % of L4 | p99 apigate/nginx | CPU µs/req apigate/nginx | peak RSS apigate/nginx |\n")
+			b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")
+		}
+		ng, hasNginx := rs.find(rowNginx)
+		over := func(a, b float64) float64 {
+			if !hasNginx || b == 0 {
+				return math.NaN()
+			}
+			return a / b
+		}
+		l4 := percent(ag.vsL4)
+		if rs.route.Name == "items" {
+			l4 = marked(l4, ag.vsL4, ag.vsL4 >= targetItemsL4)
+		}
+		p99 := over(float64(ag.p99), float64(ng.p99))
+		cpu := over(float64(ag.cpuPerR), float64(ng.cpuPerR))
+		rss := over(float64(ag.rss), float64(ng.rss))
+		fmt.Fprintf(&b, "| `%s %s` | %s | %s | %s | %s | %s | %s |\n",
+			rs.route.Method, rs.route.Path,
+			marked(ratio(ag.vsNginx, "%.2f×"), ag.vsNginx, ag.vsNginx >= targetVsNginx),
+			marked(ratio(ag.vsStdlib, "%.2f×"), ag.vsStdlib, ag.vsStdlib >= targetVsStdlib),
+			l4,
+			marked(ratio(p99, "%.2f"), p99, p99 <= 1),
+			marked(ratio(cpu, "%.2f"), cpu, cpu <= 1),
+			marked(ratio(rss, "%.2f"), rss, rss < 1))
+	}
+	if b.Len() > 0 {
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// marked appends ✓ or ✗ to the formatted value s of v, unless v is not a
+// number (a reference row was missing).
+func marked(s string, v float64, met bool) string {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return s
+	case met:
+		return s + " ✓"
+	default:
+		return s + " ✗"
+	}
+}
+
+// find returns the summary of row in rs.
+func (rs routeSummary) find(row string) (summary, bool) {
+	for _, sm := range rs.rows {
+		if sm.row == row {
+			return sm, true
+		}
+	}
+	return summary{}, false
+}
