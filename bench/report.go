@@ -58,21 +58,39 @@ func (s *suite) summarize(res results) []routeSummary {
 			}
 			rs.rows = append(rs.rows, sm)
 		}
-		ref := func(name string) float64 {
-			if sm, ok := rs.find(name); ok {
-				return sm.rps
-			}
-			return math.NaN()
-		}
-		ngx, std, l4, dir := ref(rowNginx), ref(rowStdlib), ref(rowL4), ref(rowDirect)
 		for i := range rs.rows {
 			sm := &rs.rows[i]
-			sm.vsNginx, sm.vsStdlib, sm.vsL4, sm.vsDirect = sm.rps/ngx, sm.rps/std, sm.rps/l4, sm.rps/dir
+			smp := byRow[sm.row]
+			sm.vsNginx = relRPS(smp, byRow[rowNginx])
+			sm.vsStdlib = relRPS(smp, byRow[rowStdlib])
+			sm.vsL4 = relRPS(smp, byRow[rowL4])
+			sm.vsDirect = relRPS(smp, byRow[rowDirect])
 		}
 		out = append(out, rs)
 	}
 	return out
 }
+
+// relRPS returns a row's req/s relative to a reference row's: the
+// median over rounds of each round's ratio, which drift over the run
+// (both rows of a round see the same machine) does not skew, or the
+// ratio of the medians when the rows were not measured in the same
+// rounds. It is NaN without the reference row.
+func relRPS(a, ref []sample) float64 {
+	if len(ref) == 0 || len(a) == 0 {
+		return math.NaN()
+	}
+	if len(a) != len(ref) {
+		return median(a, sampleRPS) / median(ref, sampleRPS)
+	}
+	ratios := make([]float64, len(a))
+	for i := range a {
+		ratios[i] = a[i].rps / ref[i].rps
+	}
+	return median(ratios, func(r float64) float64 { return r })
+}
+
+func sampleRPS(x sample) float64 { return x.rps }
 
 // median returns the median of f over xs (the mean of the two middle
 // values for an even count).
