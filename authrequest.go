@@ -351,6 +351,10 @@ func (a *authCheck) verify(c *Ctx) (*authCall, *Error) {
 	call.body, over, err = readAuthBody(res, call.buf[:0], limit)
 	res.Body.Close()
 	call.buf = call.body[:0]
+	status := res.StatusCode
+	if e, isH1 := c.rt.gw.eng.(h1Engine); isH1 {
+		e.t.Recycle(res) // nothing of it is kept: the body is copied
+	}
 	switch {
 	case err != nil:
 		a.done(call)
@@ -363,14 +367,14 @@ func (a *authCheck) verify(c *Ctx) (*authCall, *Error) {
 		return call, nil
 	}
 	a.done(call)
-	switch res.StatusCode {
+	switch status {
 	case http.StatusUnauthorized:
 		return nil, Unauthorized("authentication required")
 	case http.StatusForbidden:
 		return nil, Forbidden("access denied")
 	}
 	return nil, authUnavailable(http.StatusBadGateway, "auth service unavailable",
-		errors.New("apigate: auth service answered "+strconv.Itoa(res.StatusCode)))
+		errors.New("apigate: auth service answered "+strconv.Itoa(status)))
 }
 
 // done gives call back for another request, without a body buffer that
