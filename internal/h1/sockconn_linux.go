@@ -69,6 +69,8 @@ func (c *sockConn) Read(p []byte) (int, error) {
 	n := c.rn
 	if err == nil {
 		err = c.rerr
+	} else {
+		renameOp(err, "read")
 	}
 	c.rp, c.rerr = nil, nil
 	return n, err
@@ -104,6 +106,8 @@ func (c *sockConn) Write(p []byte) (int, error) {
 	n := c.wn
 	if err == nil {
 		err = c.werr
+	} else {
+		renameOp(err, "write")
 	}
 	c.wp, c.werr = nil, nil
 	return n, err
@@ -125,6 +129,14 @@ func (c *sockConn) write(fd uintptr) bool {
 		}
 	}
 	return true
+}
+
+// renameOp names a RawConn's error (a deadline, a closed connection) by
+// the operation net.TCPConn would name: "read" rather than "raw-read".
+func renameOp(err error, op string) {
+	if oe, ok := err.(*net.OpError); ok {
+		oe.Op = op
+	}
 }
 
 // opError wraps a system call's error as net.TCPConn does.

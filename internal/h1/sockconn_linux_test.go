@@ -117,11 +117,11 @@ func TestSockConnErrors(t *testing.T) {
 	}
 	// After Close, reads and writes fail with net.ErrClosed.
 	c.Close()
-	if _, err := c.Read(make([]byte, 8)); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("Read after Close = %v; want net.ErrClosed", err)
+	if _, err := c.Read(make([]byte, 8)); !errors.Is(err, net.ErrClosed) || !errors.As(err, &oe) || oe.Op != "read" {
+		t.Fatalf("Read after Close = %v; want a read *net.OpError with net.ErrClosed", err)
 	}
-	if _, err := c.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("Write after Close = %v; want net.ErrClosed", err)
+	if _, err := c.Write([]byte("x")); !errors.Is(err, net.ErrClosed) || !errors.As(err, &oe) || oe.Op != "write" {
+		t.Fatalf("Write after Close = %v; want a write *net.OpError with net.ErrClosed", err)
 	}
 }
 
