@@ -11,9 +11,19 @@ import (
 // otherwise the value is zero when it equals the zero value of its type as
 // the == operator sees it, except that a slice is zero only when nil and
 // structs and arrays are zero when all their fields or elements are.
-func zeroFunc(t reflect.Type) func(unsafe.Pointer) bool {
-	if z, ok := newIfaceAt[zeroer](t); ok {
-		return func(p unsafe.Pointer) bool { return z.at(p).IsZero() }
+func zeroFunc(t reflect.Type) func(unsafe.Pointer) bool { return zeroTest(t, true) }
+
+// plainZeroFunc is reflect.Value.IsZero for type t, the omitzero rule for
+// types without an IsZero method: zeroFunc without asking any IsZero
+// method, at any depth.
+func plainZeroFunc(t reflect.Type) func(unsafe.Pointer) bool { return zeroTest(t, false) }
+
+// zeroTest is zeroFunc, asking IsZero methods when methods is set.
+func zeroTest(t reflect.Type, methods bool) func(unsafe.Pointer) bool {
+	if methods {
+		if z, ok := newIfaceAt[zeroer](t); ok {
+			return func(p unsafe.Pointer) bool { return z.at(p).IsZero() }
+		}
 	}
 	if c, ok := kindCodec(t.Kind()); ok {
 		return c.isZero
@@ -34,7 +44,7 @@ func zeroFunc(t reflect.Type) func(unsafe.Pointer) bool {
 		if k := t.Elem().Kind(); k == reflect.Uint8 || k == reflect.Int8 || k == reflect.Bool {
 			return func(p unsafe.Pointer) bool { return allZeroBytes(p, uintptr(n)) }
 		}
-		elem := zeroFunc(t.Elem())
+		elem := zeroTest(t.Elem(), methods)
 		return func(p unsafe.Pointer) bool {
 			for i := range n {
 				if !elem(unsafe.Add(p, uintptr(i)*size)) {
@@ -54,7 +64,7 @@ func zeroFunc(t reflect.Type) func(unsafe.Pointer) bool {
 			if sf.Name == "_" || sf.Type.Size() == 0 {
 				continue
 			}
-			parts = append(parts, part{sf.Offset, zeroFunc(sf.Type)})
+			parts = append(parts, part{sf.Offset, zeroTest(sf.Type, methods)})
 		}
 		return func(p unsafe.Pointer) bool {
 			for _, pt := range parts {
