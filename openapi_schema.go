@@ -5,10 +5,11 @@ import (
 	"encoding"
 	"encoding/json"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/apigate-go/apigate/internal/decode"
 )
 
 // jsonSchema is a JSON Schema 2020-12 schema, the subset the OpenAPI
@@ -221,19 +222,19 @@ func componentName(s string) string {
 // and the fields marked required.
 func (g *schemaGen) object(t reflect.Type) *jsonSchema {
 	s := &jsonSchema{Type: "object", Properties: &properties{}}
-	for _, f := range jsonFields(t) {
-		fs := g.schema(f.typ)
+	for _, f := range decode.JSONFields(t) {
+		fs := g.schema(f.Type)
 		if fs == nil {
 			continue
 		}
-		if f.quoted {
-			if q := quotedSchema(f.typ); q != nil {
+		if f.Quoted {
+			if q := quotedSchema(f.Type); q != nil {
 				fs = q
 			}
 		}
-		s.Properties.add(f.name, fs)
-		if f.required {
-			s.Required = append(s.Required, f.name)
+		s.Properties.add(f.Name, fs)
+		if f.Required {
+			s.Required = append(s.Required, f.Name)
 		}
 	}
 	return s
@@ -255,102 +256,6 @@ func quotedSchema(t reflect.Type) *jsonSchema {
 		return &jsonSchema{Type: "string"}
 	}
 	return nil
-}
-
-// jsonField is one field of a struct as encoding/json sees it.
-type jsonField struct {
-	name     string
-	typ      reflect.Type
-	index    []int
-	tagged   bool
-	quoted   bool
-	required bool
-}
-
-// jsonFields lists the fields encoding/json encodes for struct t, with
-// its rules: exported fields, json tag names, "-" skipped, embedded
-// structs flattened, and among fields of one name the shallowest wins,
-// a tagged one over untagged ones, and a tie hides them all.
-func jsonFields(t reflect.Type) []jsonField {
-	type level struct {
-		t     reflect.Type
-		index []int
-	}
-	var fields []jsonField
-	current, next := []level{}, []level{{t: t}}
-	visited := map[reflect.Type]bool{}
-	for len(next) > 0 {
-		current, next = next, current[:0]
-		count := map[string]int{}
-		var found []jsonField
-		for _, lv := range current {
-			if visited[lv.t] {
-				continue
-			}
-			visited[lv.t] = true
-			for i := range lv.t.NumField() {
-				sf := lv.t.Field(i)
-				ft := sf.Type
-				if sf.Anonymous {
-					if ft.Kind() == reflect.Pointer {
-						ft = ft.Elem()
-					}
-					if !sf.IsExported() && ft.Kind() != reflect.Struct {
-						continue
-					}
-				} else if !sf.IsExported() {
-					continue
-				}
-				tag := sf.Tag.Get("json")
-				if tag == "-" {
-					continue
-				}
-				name, opts, _ := strings.Cut(tag, ",")
-				index := append(slices.Clip(lv.index), i)
-				if name == "" && sf.Anonymous && ft.Kind() == reflect.Struct {
-					next = append(next, level{t: ft, index: index})
-					continue
-				}
-				f := jsonField{name: name, typ: sf.Type, index: index, tagged: name != ""}
-				if f.name == "" {
-					f.name = sf.Name
-				}
-				f.quoted = hasTagOption(opts, "string")
-				f.required = hasTagOption(opts, requiredTagOption) || sf.Tag.Get("apigate") == requiredTagOption
-				found = append(found, f)
-				count[f.name]++
-			}
-		}
-		for _, f := range found {
-			if slices.ContainsFunc(fields, func(o jsonField) bool { return o.name == f.name }) {
-				continue // a shallower field of this name wins
-			}
-			if count[f.name] == 1 {
-				fields = append(fields, f)
-				continue
-			}
-			// Several at this depth: exactly one tagged one wins.
-			var tagged []jsonField
-			for _, o := range found {
-				if o.name == f.name && o.tagged {
-					tagged = append(tagged, o)
-				}
-			}
-			if len(tagged) == 1 {
-				fields = append(fields, tagged[0])
-			} else {
-				fields = append(fields, jsonField{name: f.name}) // hidden: marks the name taken
-			}
-		}
-	}
-	out := fields[:0]
-	for _, f := range fields {
-		if f.typ != nil {
-			out = append(out, f)
-		}
-	}
-	slices.SortStableFunc(out, func(a, b jsonField) int { return slices.Compare(a.index, b.index) })
-	return out
 }
 
 func hasTagOption(opts, opt string) bool {

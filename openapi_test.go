@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apigate-go/apigate/internal/decode"
 )
 
 type oaBase struct {
@@ -264,8 +266,8 @@ func TestOpenAPIFieldsMatchEncodingJSON(t *testing.T) {
 		json.Unmarshal(b, &m)
 		want := slices.Sorted(maps.Keys(m))
 		var got []string
-		for _, f := range jsonFields(reflect.TypeOf(v)) {
-			got = append(got, f.name)
+		for _, f := range decode.JSONFields(reflect.TypeOf(v)) {
+			got = append(got, f.Name)
 		}
 		slices.Sort(got)
 		if !slices.Equal(got, want) {

@@ -31,9 +31,34 @@ type jsonTypeField struct {
 	tagged    bool
 	index     []int
 	typ       reflect.Type // the field type, one unnamed pointer level removed
+	decl      reflect.Type // the field type as declared
 	omitEmpty bool
 	omitZero  bool
 	quoted    bool
+	required  bool // `json:",required"` or `apigate:"required"`
+}
+
+// JSONField is a field of a struct as encoding/json encodes and decodes
+// it.
+type JSONField struct {
+	Name     string
+	Index    []int        // as for reflect.Value.FieldByIndex
+	Type     reflect.Type // as declared
+	Quoted   bool         // the ",string" option applies to it
+	Required bool         // marked required, as [CompileJSON] reads it
+}
+
+// JSONFields returns the fields of struct t that encoding/json encodes,
+// in its order and with its names: exported fields, tag names, "-"
+// skipped, embedded structs flattened, and among fields of one name the
+// shallowest, then a tagged one, wins, and a tie hides them all.
+func JSONFields(t reflect.Type) []JSONField {
+	fs := jsonFields(t)
+	out := make([]JSONField, len(fs))
+	for i, f := range fs {
+		out[i] = JSONField{Name: f.name, Index: f.index, Type: f.decl, Quoted: f.quoted, Required: f.required}
+	}
+	return out
 }
 
 // jsonFields returns the fields of struct t in the order and with the
@@ -101,10 +126,11 @@ func jsonFields(t reflect.Type) []jsonTypeField {
 						name = sf.Name
 					}
 					fields = append(fields, jsonTypeField{
-						name: name, tagged: tagged, index: index, typ: ft,
+						name: name, tagged: tagged, index: index, typ: ft, decl: sf.Type,
 						omitEmpty: hasOption(opts, "omitempty"),
 						omitZero:  hasOption(opts, "omitzero"),
 						quoted:    quoted,
+						required:  hasOption(opts, "required") || sf.Tag.Get(RequiredTag) == "required",
 					})
 					if count[f.typ] > 1 {
 						// Two copies at this level annihilate each other below.
