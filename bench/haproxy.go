@@ -23,18 +23,9 @@ type haproxyInstall struct {
 // findHaproxy looks for haproxy (Debian: the haproxy package). It returns
 // a reason when it is not installed.
 func findHaproxy() (haproxyInstall, string) {
-	bin, err := exec.LookPath("haproxy")
-	if err != nil {
-		bin = ""
-		for _, p := range []string{"/usr/sbin/haproxy", "/usr/local/sbin/haproxy"} {
-			if _, err := os.Stat(p); err == nil {
-				bin = p
-				break
-			}
-		}
-		if bin == "" {
-			return haproxyInstall{}, "haproxy is not installed (Debian: apt-get install haproxy, or run.sh without --no-install)"
-		}
+	bin := lookSbin("haproxy")
+	if bin == "" {
+		return haproxyInstall{}, "haproxy is not installed (Debian: apt-get install haproxy, or run.sh without --no-install)"
 	}
 	out, err := exec.Command(bin, "-v").CombinedOutput()
 	if err != nil {

@@ -23,17 +23,9 @@ type nginxInstall struct {
 // libnginx-mod-http-js packages). It returns a reason when they are not
 // both installed.
 func findNginx() (nginxInstall, string) {
-	bin, err := exec.LookPath("nginx")
-	if err != nil {
-		for _, p := range []string{"/usr/sbin/nginx", "/usr/local/sbin/nginx"} {
-			if _, err := os.Stat(p); err == nil {
-				bin = p
-				break
-			}
-		}
-		if bin == "" {
-			return nginxInstall{}, "nginx is not installed (Debian: apt-get install nginx libnginx-mod-http-js, or run.sh without --no-install)"
-		}
+	bin := lookSbin("nginx")
+	if bin == "" {
+		return nginxInstall{}, "nginx is not installed (Debian: apt-get install nginx libnginx-mod-http-js, or run.sh without --no-install)"
 	}
 	out, err := exec.Command(bin, "-V").CombinedOutput()
 	if err != nil {
@@ -58,6 +50,21 @@ func findNginx() (nginxInstall, string) {
 		}
 	}
 	return nginxInstall{}, "the nginx njs module is not installed (Debian: apt-get install libnginx-mod-http-js, or run.sh without --no-install)"
+}
+
+// lookSbin returns the path of the program name: on PATH, else in
+// /usr/sbin or /usr/local/sbin (not on a user's PATH on Debian), else "".
+func lookSbin(name string) string {
+	if bin, err := exec.LookPath(name); err == nil {
+		return bin
+	}
+	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin"} {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
 }
 
 // writeNginxConfig writes nginx.conf and gateway.js into dir for a server
