@@ -39,6 +39,7 @@ func TestNginxConfig(t *testing.T) {
 	if _, err := os.Stat(dir + "/gateway.js"); err != nil {
 		t.Error(err)
 	}
+	checkNginxForwarding(t, string(b))
 	if _, why := findNginx(); why != "" {
 		t.Skip(why)
 	}
@@ -76,4 +77,63 @@ func TestNginxContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	contracttest.RunURL(t, b, "http://"+addr)
+}
+
+// nginxForwarding are the directives every request nginx proxies must get,
+// as the other gateways send them.
+var nginxForwarding = []string{
+	`proxy_set_header Connection "";`,
+	`proxy_set_header X-Forwarded-For $remote_addr;`,
+	`proxy_set_header X-Forwarded-Host $host;`,
+	`proxy_set_header X-Forwarded-Proto $scheme;`,
+	`proxy_set_header Forwarded "for=$remote_addr;host=$host;proto=$scheme";`,
+	`proxy_set_header X-Request-Id $request_id;`,
+}
+
+// checkNginxForwarding checks that every location of conf that proxies
+// sends nginxForwarding: from the http level when it sets no
+// proxy_set_header of its own (nginx then inherits the http level's),
+// else from its own. The responses carry the request ID.
+func checkNginxForwarding(t *testing.T, conf string) {
+	t.Helper()
+	httpLevel, _, _ := strings.Cut(conf, "server {")
+	for _, want := range append(nginxForwarding, "add_header X-Request-Id $request_id always;") {
+		if !strings.Contains(httpLevel, want) {
+			t.Errorf("http level lacks %q", want)
+		}
+	}
+	proxied := 0
+	for rest := conf; ; {
+		i := strings.Index(rest, "\n        location ")
+		if i < 0 {
+			break
+		}
+		rest = rest[i+1:]
+		end := strings.Index(rest, "\n        }")
+		if end < 0 {
+			t.Fatalf("unterminated location %q", rest)
+		}
+		block := rest[:end]
+		rest = rest[end:]
+		name, _, _ := strings.Cut(strings.TrimSpace(block), "{")
+		name = strings.TrimSpace(name)
+		if !strings.Contains(block, "proxy_pass ") {
+			continue
+		}
+		proxied++
+		if strings.Contains(block, "add_header") {
+			t.Errorf("%s: add_header of its own drops the http level's X-Request-Id", name)
+		}
+		if !strings.Contains(block, "proxy_set_header") {
+			continue // inherits the http level's
+		}
+		for _, want := range nginxForwarding {
+			if !strings.Contains(block, want) {
+				t.Errorf("%s sets proxy_set_header, so inherits none, and lacks %q", name, want)
+			}
+		}
+	}
+	if proxied != 5 {
+		t.Errorf("%d locations proxy, want 5 (/items, /my-items, /_verify, @data, @lookup)", proxied)
+	}
 }

@@ -14,11 +14,15 @@ import (
 
 // validate checks, before any load, that each gateway answers every
 // selected route exactly as the data service answers the direct request,
-// and refuses the contract's bad requests with the right status. The l4
-// row is sent the direct requests and must answer them as the data
-// service does; it is not sent the bad requests, since a TCP proxy
-// validates nothing. A row that fails is dropped from the run and fails
-// it.
+// refuses the contract's bad requests with the right status, and sends
+// the data service the forwarding and request-ID headers every gateway
+// sets (contract.ForwardingHeaders), returning the request ID to the
+// client: the data service echoes them for a route's probe
+// (contract.Route.Probe), a request no load sends. The l4 row is sent the
+// direct requests and must answer them as the data service does; it is
+// not sent the bad requests or the probes, since a TCP proxy validates
+// nothing and adds no header. A row that fails is dropped from the run
+// and fails it.
 func (s *suite) validate(ctx context.Context, stderr io.Writer) error {
 	c := &http.Client{Timeout: 5 * time.Second}
 	defer c.CloseIdleConnections()
@@ -60,6 +64,18 @@ func (s *suite) validate(ctx context.Context, stderr io.Writer) error {
 					r.Method, r.Path, got.status, got.body, want[r.Name].status, want[r.Name].body))
 			}
 		}
+		for _, r := range routes {
+			if rw.direct {
+				break
+			}
+			got, err := send(ctx, c, rw.base, r.Probe(s.token))
+			if err == nil {
+				err = contract.CheckForwarding(got.status, got.header, got.body)
+			}
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("%s %s: forwarding headers: %v", r.Method, r.Path, err))
+			}
+		}
 		rejections := contract.Rejections(s.token)
 		if rw.direct {
 			rejections = nil // an L4 proxy forwards bad requests as is
@@ -82,7 +98,7 @@ func (s *suite) validate(ctx context.Context, stderr io.Writer) error {
 		}
 		kept = append(kept, rw)
 		if rw.direct {
-			s.note(io.Discard, "%s was checked on the direct requests only, not on the bad requests: haproxy in TCP mode copies bytes and validates nothing, so it forwards a bad request as is", rw.name)
+			s.note(io.Discard, "%s was checked on the direct requests only, not on the bad requests or the forwarding headers: haproxy in TCP mode copies bytes and validates nothing, so it forwards a bad request as is and adds no header", rw.name)
 		}
 	}
 	s.rows = kept
@@ -91,6 +107,7 @@ func (s *suite) validate(ctx context.Context, stderr io.Writer) error {
 
 type response struct {
 	status int
+	header http.Header
 	body   []byte
 }
 
@@ -108,5 +125,5 @@ func send(ctx context.Context, c *http.Client, base string, req contract.Request
 	if err != nil {
 		return response{}, fmt.Errorf("%s %s: read body: %w", req.Method, req.Path, err)
 	}
-	return response{status: resp.StatusCode, body: body}, nil
+	return response{status: resp.StatusCode, header: resp.Header, body: body}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -52,9 +53,12 @@ func newHandler(authURL, dataURL string) (http.Handler, error) {
 		return nil, fmt.Errorf("stdlib: data url %q: want http://host:port", dataURL)
 	}
 	proxy := &httputil.ReverseProxy{
+		// The request ID is already in the inbound header (see tag), which
+		// the outbound request copies.
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.SetXForwarded()
+			pr.Out.Header["Forwarded"] = []string{forwarded(pr.In)}
 		},
 		Transport:  authclient.Transport(),
 		BufferPool: newBufferPool(),
@@ -67,7 +71,7 @@ func newHandler(authURL, dataURL string) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /items", proxy)
 	mux.HandleFunc("GET /my-items", func(w http.ResponseWriter, r *http.Request) {
-		id, err := auth.Verify(r.Context(), r.Header.Get("Authorization"))
+		id, err := auth.Verify(r.Context(), r.Header.Get("Authorization"), forwarding(r))
 		if err != nil {
 			if errors.Is(err, authclient.ErrUnauthorized) {
 				writeError(w, http.StatusUnauthorized, "invalid token")
@@ -120,7 +124,36 @@ func newHandler(authURL, dataURL string) (http.Handler, error) {
 		setBody(r, out)
 		proxy.ServeHTTP(w, r)
 	})
-	return mux, nil
+	return tag(newRequestIDs(), mux), nil
+}
+
+// tag gives every request a new request ID, in the inbound header (where
+// the proxy and the auth call take it from, replacing any the client sent)
+// and on the response, as apigate does.
+func tag(ids *requestIDs, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := ids.next()
+		r.Header[contract.HeaderRequestID] = id
+		w.Header()[contract.HeaderRequestID] = id
+		h.ServeHTTP(w, r)
+	})
+}
+
+// forwarding returns what the auth call tells the auth service about r:
+// the same forwarding headers and request ID as the proxied request.
+func forwarding(r *http.Request) authclient.Forward {
+	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
+	proto := "http"
+	if r.TLS != nil {
+		proto = "https"
+	}
+	return authclient.Forward{
+		For:       ip,
+		Host:      r.Host,
+		Proto:     proto,
+		Forwarded: forwarded(r),
+		RequestID: r.Header.Get(contract.HeaderRequestID),
+	}
 }
 
 // readJSON checks the Content-Type and reads the body, at most maxBody

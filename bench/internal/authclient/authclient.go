@@ -47,10 +47,22 @@ func New(base string, rt http.RoundTripper) *Client {
 // callTimeout bounds one call to the auth service.
 const callTimeout = 10 * time.Second
 
+// Forward is what a gateway tells the auth service about the client's
+// request, as it tells the data service: the values of X-Forwarded-For,
+// X-Forwarded-Host, X-Forwarded-Proto, Forwarded and X-Request-Id (the
+// headers apigate's AuthRequest sends too). Empty fields are not sent.
+type Forward struct {
+	For, Host, Proto, Forwarded, RequestID string
+}
+
+// forwardNames are the header names of [Forward]'s fields, in order.
+var forwardNames = [...]string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded", "X-Request-Id"}
+
 // Verify asks the auth service whether authorization, the client's
-// Authorization header value, is valid. It returns [ErrUnauthorized] when
-// the service answers 401 or 403, another error when the service fails.
-func (c *Client) Verify(ctx context.Context, authorization string) (Identity, error) {
+// Authorization header value, is valid, sending the headers of fwd along.
+// It returns [ErrUnauthorized] when the service answers 401 or 403,
+// another error when the service fails.
+func (c *Client) Verify(ctx context.Context, authorization string, fwd Forward) (Identity, error) {
 	if authorization == "" {
 		return Identity{}, ErrUnauthorized
 	}
@@ -61,6 +73,13 @@ func (c *Client) Verify(ctx context.Context, authorization string) (Identity, er
 		return Identity{}, fmt.Errorf("authclient: %w", err)
 	}
 	req.Header.Set("Authorization", authorization)
+	vals := [...]string{fwd.For, fwd.Host, fwd.Proto, fwd.Forwarded, fwd.RequestID}
+	spare := vals[:] // one allocation for the five header values
+	for i, k := range forwardNames {
+		if vals[i] != "" {
+			req.Header[k] = spare[i : i+1 : i+1]
+		}
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return Identity{}, fmt.Errorf("authclient: %w", err)

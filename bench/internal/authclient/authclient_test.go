@@ -3,6 +3,7 @@ package authclient_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -40,7 +41,7 @@ func TestVerify(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := authclient.New(tt.base, nil)
-			got, err := c.Verify(context.Background(), tt.authz)
+			got, err := c.Verify(context.Background(), tt.authz, authclient.Forward{})
 			switch {
 			case tt.otherErr:
 				if err == nil || errors.Is(err, authclient.ErrUnauthorized) {
@@ -52,5 +53,23 @@ func TestVerify(t *testing.T) {
 				t.Errorf("identity %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestVerifyForwards(t *testing.T) {
+	b := contracttest.StartBackends(t)
+	fwd := authclient.Forward{
+		For: "127.0.0.1", Host: "gw.example", Proto: "http",
+		Forwarded: "for=127.0.0.1;host=gw.example;proto=http", RequestID: "id-1",
+	}
+	if _, err := authclient.New(b.AuthURL, nil).Verify(context.Background(), "Bearer "+b.Token, fwd); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"X-Forwarded-For": fwd.For, "X-Forwarded-Host": fwd.Host, "X-Forwarded-Proto": fwd.Proto,
+		"Forwarded": fwd.Forwarded, "X-Request-Id": fwd.RequestID,
+	}
+	if got := b.LastVerify(); !maps.Equal(got, want) {
+		t.Errorf("auth service received %v, want %v", got, want)
 	}
 }

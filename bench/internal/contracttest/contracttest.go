@@ -5,8 +5,10 @@
 // [Run] starts the mock auth and data services on ephemeral loopback ports,
 // builds the gateway against them, and checks that it answers each route
 // exactly as the data service answers the equivalent direct request (status
-// and body), and that it refuses bad requests with the right status without
-// forwarding them.
+// and body), that it refuses bad requests with the right status without
+// forwarding them, and that the requests it sends to the data service and to
+// the auth service carry the forwarding and request-ID headers of
+// [contract.ForwardingHeaders].
 package contracttest
 
 import (
@@ -17,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,10 +36,23 @@ type Backends struct {
 	// Token is a valid bearer token for [contract.UserID].
 	Token string
 	hits  atomic.Int64
+
+	mu     sync.Mutex
+	verify map[string]string // forwarding headers of the last call to /verify
 }
 
 // DataHits returns how many requests reached the data service so far.
 func (b *Backends) DataHits() int64 { return b.hits.Load() }
+
+// LastVerify returns the forwarding headers (see
+// [contract.ForwardingHeaders]) of the last request to the auth service's
+// /verify, each name mapped to its first value ("" when absent); nil
+// before any.
+func (b *Backends) LastVerify() map[string]string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.verify
+}
 
 // StartBackends starts the mock auth and data services on ephemeral
 // loopback ports; they stop when tb's test ends.
@@ -49,7 +65,18 @@ func StartBackends(tb testing.TB) *Backends {
 		tb.Fatal(err)
 	}
 	b := &Backends{Token: tok}
-	b.AuthURL = serve(tb, auth.Handle)
+	b.AuthURL = serve(tb, func(ctx *fasthttp.RequestCtx) {
+		if string(ctx.Path()) == "/verify" {
+			seen := make(map[string]string, len(contract.ForwardingHeaders))
+			for _, k := range contract.ForwardingHeaders {
+				seen[k] = string(ctx.Request.Header.Peek(k))
+			}
+			b.mu.Lock()
+			b.verify = seen
+			b.mu.Unlock()
+		}
+		auth.Handle(ctx)
+	})
 	b.DataURL = serve(tb, func(ctx *fasthttp.RequestCtx) {
 		b.hits.Add(1)
 		data.Handle(ctx)
@@ -75,9 +102,10 @@ func serve(tb testing.TB, h fasthttp.RequestHandler) string {
 	return "http://" + ln.Addr().String()
 }
 
-// Response is a status and body.
+// Response is a status, header and body.
 type Response struct {
 	Status int
+	Header http.Header
 	Body   []byte
 }
 
@@ -96,7 +124,7 @@ func Do(c *http.Client, base string, req contract.Request) (Response, error) {
 	if err != nil {
 		return Response{}, fmt.Errorf("contracttest: %s %s: read body: %w", req.Method, req.Path, err)
 	}
-	return Response{Status: resp.StatusCode, Body: body}, nil
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
 }
 
 // Run checks the gateway that newGateway builds for the given auth and data
@@ -147,6 +175,32 @@ func RunURL(t *testing.T, b *Backends, base string) {
 			}
 			if got.Status != want.Status || !bytes.Equal(got.Body, want.Body) {
 				t.Errorf("gateway answered %d %s\nwant %d %s", got.Status, got.Body, want.Status, want.Body)
+			}
+		})
+	}
+
+	// Every route's request reaches the data service with the forwarding
+	// headers and the request ID, which the client gets back; the auth
+	// call of /my-items carries them too, with the same request ID.
+	for _, r := range contract.Routes() {
+		t.Run("forwarding/"+r.Name, func(t *testing.T) {
+			got, err := Do(c, base, r.Probe(b.Token))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := contract.CheckForwarding(got.Status, got.Header, got.Body); err != nil {
+				t.Fatal(err)
+			}
+			if r.Name != "my-items" {
+				return
+			}
+			seen := b.LastVerify()
+			if err := contract.CheckForwarded(seen); err != nil {
+				t.Fatalf("request to the auth service: %v", err)
+			}
+			if id := got.Header.Get(contract.HeaderRequestID); seen[contract.HeaderRequestID] != id {
+				t.Errorf("request to the auth service: %s %q, want the request's, %q",
+					contract.HeaderRequestID, seen[contract.HeaderRequestID], id)
 			}
 		})
 	}

@@ -17,6 +17,10 @@ import (
 //	POST /items/lookup   products whose name contains {query}, at most
 //	                     {limit}, echoing query, limit and source
 //
+// A request to any path whose query string is [contract.EchoQuery] is
+// answered instead with a JSON object of the [contract.ForwardingHeaders]
+// it carried, for the checks that gateways set them.
+//
 // Responses are JSON objects with an "items" array and a "count". Data is
 // safe for concurrent use.
 type Data struct {
@@ -33,6 +37,11 @@ func NewData() *Data {
 
 // Handle serves one request; it is a fasthttp.RequestHandler.
 func (d *Data) Handle(ctx *fasthttp.RequestCtx) {
+	// The load's requests have no query: one comparison of its length.
+	if string(ctx.URI().QueryString()) == contract.EchoQuery {
+		echoForwarding(ctx)
+		return
+	}
 	switch string(ctx.Path()) {
 	case "/items":
 		if !ctx.IsGet() {
@@ -81,6 +90,21 @@ func (d *Data) myItems(ctx *fasthttp.RequestCtx) {
 	b = appendString(b, string(h.Peek(contract.HeaderUserEmail)))
 	b = append(b, ',')
 	b = d.appendItems(b, func(e entry) bool { return e.Owner == user }, 0)
+	writeJSON(ctx, append(b, '}'))
+}
+
+// echoForwarding answers the forwarding headers of the request, each name
+// mapped to its first value ("" when absent).
+func echoForwarding(ctx *fasthttp.RequestCtx) {
+	b := []byte{'{'}
+	for i, k := range contract.ForwardingHeaders {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendString(b, string(ctx.Request.Header.Peek(k)))
+	}
 	writeJSON(ctx, append(b, '}'))
 }
 

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/apigate-go/apigate/bench/internal/contract"
 	"github.com/valyala/fasthttp"
 )
 
@@ -134,6 +136,42 @@ func TestDataEchoes(t *testing.T) {
 	}
 	if m["query"] != "mug" || m["limit"] != 20.0 || m["source"] != "gateway" {
 		t.Errorf("lookup echoed query %v, limit %v, source %v", m["query"], m["limit"], m["source"])
+	}
+}
+
+func TestDataEchoesForwarding(t *testing.T) {
+	base := start(t, NewData().Handle)
+	sent := map[string]string{
+		"X-Forwarded-For":   "10.0.0.1",
+		"X-Forwarded-Host":  "gw.example",
+		"X-Forwarded-Proto": "http",
+		"X-Request-Id":      "abc-1",
+		"X-Other":           "not echoed",
+	}
+	for _, path := range []string{"/items", "/my-items", "/items/search", "/items/lookup", "/nope"} {
+		status, body := do(t, "POST", base+path+"?"+contract.EchoQuery, sent, `{"q":`)
+		if status != 200 {
+			t.Fatalf("%s: status %d (%s), want 200", path, status, body)
+		}
+		var got map[string]string
+		if err := json.Unmarshal([]byte(body), &got); err != nil {
+			t.Fatalf("%s: %v: %s", path, err, body)
+		}
+		want := map[string]string{
+			"X-Forwarded-For":   "10.0.0.1",
+			"X-Forwarded-Host":  "gw.example",
+			"X-Forwarded-Proto": "http",
+			"Forwarded":         "",
+			"X-Request-Id":      "abc-1",
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("%s: echoed %v, want %v", path, got, want)
+		}
+	}
+	// Another query is the route's ordinary answer.
+	status, body := do(t, "GET", base+"/items?echo=other", nil, "")
+	if status != 200 || ids(t, body) != "p-1,p-2,p-3,p-4,p-5,p-6,p-7" {
+		t.Errorf("/items?echo=other answered %d %s, want the catalogue", status, body)
 	}
 }
 
