@@ -161,7 +161,8 @@ func (s *suite) markdown(meta reportMeta, sums []routeSummary, chart string) str
 		c.rate, c.latency, c.openConns)
 	fmt.Fprintf(&b, "- Rounds: %d, interleaved (round → route → gateway, the gateway order rotating each round); figures are medians across rounds, errors are summed, peak RSS is the highest\n", c.rounds)
 	b.WriteString("- CPU/req: the gateway's user+system CPU time during the throughput measurement divided by the requests answered; peak RSS: its VmHWM, reset before each measurement (nginx: master and workers summed; haproxy: one process)\n")
-	b.WriteString("- direct and l4 are sent the request a gateway sends upstream (identity headers set, lookup rewritten): l4 is the most any proxy can carry on this machine\n\n")
+	b.WriteString("- Same work per request: every gateway (stdlib, apigate, nginx) sends the data service (and the /my-items auth service) X-Forwarded-For, X-Forwarded-Host, X-Forwarded-Proto, an RFC 7239 Forwarded and a request ID it generates in X-Request-Id, which it also returns to the client, as a production gateway does (validation checks that the data service gets them before the load)\n")
+	b.WriteString("- direct and l4 are sent the request a gateway sends upstream (identity headers set, lookup rewritten) without the forwarding and request-ID headers, which the data service ignores: l4 is the most any proxy can carry on this machine\n\n")
 
 	b.WriteString(apigateSummary(sums))
 	for _, rs := range sums {
