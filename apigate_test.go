@@ -162,13 +162,13 @@ func TestForwardedHeaders(t *testing.T) {
 		wantXFF, wantXFH    string
 		wantXFP, wantFwdHdr string
 	}{
-		{"untrusted client spoof replaced", nil, "6.6.6.6", "evil.example", "https", "for=6.6.6.6", "127.0.0.1", "gw.example", "http", "for=127.0.0.1;host=gw.example;proto=http"},
+		{"untrusted client spoof replaced", nil, "203.0.113.6", "evil.example", "https", "for=203.0.113.6", "127.0.0.1", "gw.example", "http", "for=127.0.0.1;host=gw.example;proto=http"},
 		{"no incoming headers", nil, "", "", "", "", "127.0.0.1", "gw.example", "http", "for=127.0.0.1;host=gw.example;proto=http"},
 		{"trusted proxy appended", []Option{WithTrustedProxies("127.0.0.0/8")}, "203.0.113.9", "public.example", "https", "for=203.0.113.9", "203.0.113.9, 127.0.0.1", "public.example", "https", "for=203.0.113.9, for=127.0.0.1;host=gw.example;proto=http"},
 		{"trusted single address", []Option{WithTrustedProxies("127.0.0.1")}, "203.0.113.9", "", "", "", "203.0.113.9, 127.0.0.1", "gw.example", "http", "for=127.0.0.1;host=gw.example;proto=http"},
-		{"other trusted range", []Option{WithTrustedProxies("10.0.0.0/8")}, "6.6.6.6", "", "", "for=6.6.6.6", "127.0.0.1", "gw.example", "http", "for=127.0.0.1;host=gw.example;proto=http"},
+		{"other trusted range", []Option{WithTrustedProxies("198.51.100.0/24")}, "203.0.113.6", "", "", "for=203.0.113.6", "127.0.0.1", "gw.example", "http", "for=127.0.0.1;host=gw.example;proto=http"},
 		{"host with a port quoted", nil, "", "", "", "", "127.0.0.1", "gw.example:8443", "http", `for=127.0.0.1;host="gw.example:8443";proto=http`},
-		{"opted out, untrusted: removed", []Option{WithoutForwardedHeader()}, "", "", "", "for=6.6.6.6", "127.0.0.1", "gw.example", "http", ""},
+		{"opted out, untrusted: removed", []Option{WithoutForwardedHeader()}, "", "", "", "for=203.0.113.6", "127.0.0.1", "gw.example", "http", ""},
 		{"opted out, trusted: kept", []Option{WithoutForwardedHeader(), WithTrustedProxies("127.0.0.1")}, "", "", "", "for=203.0.113.9", "127.0.0.1", "gw.example", "http", "for=203.0.113.9"},
 	}
 	for _, tt := range tests {

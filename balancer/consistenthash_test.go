@@ -47,9 +47,9 @@ func TestConsistentHashSameKeySameBackend(t *testing.T) {
 // different releases must agree, so it may only change in a major version.
 func TestConsistentHashGolden(t *testing.T) {
 	all := []balancer.Backend{
-		{Index: 0, Addr: "http://10.0.0.1:8080", Weight: 1},
-		{Index: 1, Addr: "http://10.0.0.2:8080", Weight: 1},
-		{Index: 2, Addr: "http://10.0.0.3:8080", Weight: 1},
+		{Index: 0, Addr: "http://192.0.2.1:8080", Weight: 1},
+		{Index: 1, Addr: "http://192.0.2.2:8080", Weight: 1},
+		{Index: 2, Addr: "http://192.0.2.3:8080", Weight: 1},
 	}
 	heavy := slices.Clone(all)
 	heavy[2].Weight = 5
@@ -58,8 +58,8 @@ func TestConsistentHashGolden(t *testing.T) {
 		backends []balancer.Backend
 		want     []int // picks for the keys below
 	}{
-		{"equal weights", all, []int{0, 0, 2, 0, 2, 0, 0, 2}},
-		{"weighted", heavy, []int{2, 0, 2, 2, 2, 0, 0, 2}},
+		{"equal weights", all, []int{1, 1, 2, 1, 0, 1, 2, 1}},
+		{"weighted", heavy, []int{1, 2, 2, 1, 2, 2, 2, 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,9 +23,9 @@ func ExampleRoundRobin() {
 
 func ExampleConsistentHash() {
 	backends := []balancer.Backend{
-		{Index: 0, Addr: "http://10.0.0.1:8080"},
-		{Index: 1, Addr: "http://10.0.0.2:8080"},
-		{Index: 2, Addr: "http://10.0.0.3:8080"},
+		{Index: 0, Addr: "http://192.0.2.1:8080"},
+		{Index: 1, Addr: "http://192.0.2.2:8080"},
+		{Index: 2, Addr: "http://192.0.2.3:8080"},
 	}
 	// Two gateway replicas build their balancers independently.
 	replica1 := balancer.ConsistentHash(backends)
@@ -35,14 +35,14 @@ func ExampleConsistentHash() {
 		b := backends[replica2.Pick(backends, user)].Addr
 		fmt.Println(user, a, a == b)
 	}
-	// A strategy dropped 10.0.0.3 (say, it is cooling down): only its keys move.
+	// A strategy dropped 192.0.2.3 (say, it is cooling down): only its keys move.
 	candidates := backends[:2]
 	fmt.Println("carol", candidates[replica1.Pick(candidates, "carol")].Addr)
 	// Output:
-	// alice http://10.0.0.1:8080 true
-	// bob http://10.0.0.1:8080 true
-	// carol http://10.0.0.3:8080 true
-	// carol http://10.0.0.2:8080
+	// alice http://192.0.2.2:8080 true
+	// bob http://192.0.2.2:8080 true
+	// carol http://192.0.2.3:8080 true
+	// carol http://192.0.2.2:8080
 }
 
 func ExampleLeastTime() {

@@ -10,7 +10,7 @@ import (
 func weighted(weights ...int) []balancer.Backend {
 	bs := make([]balancer.Backend, len(weights))
 	for i, w := range weights {
-		bs[i] = balancer.Backend{Index: i, Addr: fmt.Sprintf("http://10.0.0.%d:8080", i+1), Weight: w}
+		bs[i] = balancer.Backend{Index: i, Addr: fmt.Sprintf("http://192.0.2.%d:8080", i+1), Weight: w}
 	}
 	return bs
 }

@@ -189,7 +189,7 @@ func BenchmarkMetricsObserve(b *testing.B) {
 func BenchmarkMetricsSnapshot(b *testing.B) {
 	m := NewMetrics()
 	for i := range 100 {
-		m.Observe(context.Background(), upstream(UpstreamSucceeded, fmt.Sprintf("http://10.0.0.%d:8080", i), 200, "", time.Millisecond))
+		m.Observe(context.Background(), upstream(UpstreamSucceeded, fmt.Sprintf("http://192.0.2.%d:8080", i), 200, "", time.Millisecond))
 	}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -10,9 +10,9 @@ import (
 )
 
 var exampleBackends = []balancer.Backend{
-	{Index: 0, Addr: "http://10.0.0.1:8080", Weight: 1},
-	{Index: 1, Addr: "http://10.0.0.2:8080", Weight: 1},
-	{Index: 2, Addr: "http://10.0.0.3:8080", Weight: 1},
+	{Index: 0, Addr: "http://192.0.2.1:8080", Weight: 1},
+	{Index: 1, Addr: "http://192.0.2.2:8080", Weight: 1},
+	{Index: 2, Addr: "http://192.0.2.3:8080", Weight: 1},
 }
 
 func ExampleHeaderSticky() {
@@ -26,11 +26,11 @@ func ExampleHeaderSticky() {
 		fmt.Println(user, "->", candidates[bal.Pick(candidates, key)].Addr)
 	}
 	// Output:
-	// alice -> http://10.0.0.1:8080
-	// bob -> http://10.0.0.1:8080
-	// alice -> http://10.0.0.1:8080
-	// carol -> http://10.0.0.3:8080
-	// bob -> http://10.0.0.1:8080
+	// alice -> http://192.0.2.2:8080
+	// bob -> http://192.0.2.2:8080
+	// alice -> http://192.0.2.2:8080
+	// carol -> http://192.0.2.3:8080
+	// bob -> http://192.0.2.2:8080
 }
 
 func ExamplePathSticky() {
@@ -51,9 +51,9 @@ func ExamplePathSticky() {
 	}
 	// Output:
 	// policy: route /api/users/:uid has no path parameter "id" for the affinity key
-	// user 42 -> http://10.0.0.3:8080
-	// user 7 -> http://10.0.0.2:8080
-	// user 42 -> http://10.0.0.3:8080
+	// user 42 -> http://192.0.2.1:8080
+	// user 7 -> http://192.0.2.2:8080
+	// user 42 -> http://192.0.2.1:8080
 }
 
 func ExampleRoundRobin() {
@@ -63,10 +63,10 @@ func ExampleRoundRobin() {
 		fmt.Println(exampleBackends[bal.Pick(exampleBackends, "")].Addr)
 	}
 	// Output:
-	// http://10.0.0.1:8080
-	// http://10.0.0.2:8080
-	// http://10.0.0.3:8080
-	// http://10.0.0.1:8080
+	// http://192.0.2.1:8080
+	// http://192.0.2.2:8080
+	// http://192.0.2.3:8080
+	// http://192.0.2.1:8080
 }
 
 func ExampleLeastRequest() {
@@ -74,10 +74,10 @@ func ExampleLeastRequest() {
 	bal := p.NewBalancer(exampleBackends)
 	tr := bal.(balancer.Tracker) // the gateway reports each exchange
 
-	tr.Start(0) // a slow request is in flight on 10.0.0.1
-	tr.Start(1) // and another on 10.0.0.2
+	tr.Start(0) // a slow request is in flight on 192.0.2.1
+	tr.Start(1) // and another on 192.0.2.2
 	fmt.Println(exampleBackends[bal.Pick(exampleBackends, "")].Addr)
-	// Output: http://10.0.0.3:8080
+	// Output: http://192.0.2.3:8080
 }
 
 func ExampleStrategyFunc() {
@@ -102,9 +102,9 @@ func ExampleStrategyFunc() {
 		fmt.Println(h[1], "->", candidates[bal.Pick(candidates, key)].Addr)
 	}
 	// Output:
-	// always -> http://10.0.0.3:8080
-	// alice -> http://10.0.0.1:8080
-	// carol -> http://10.0.0.2:8080
+	// always -> http://192.0.2.3:8080
+	// alice -> http://192.0.2.2:8080
+	// carol -> http://192.0.2.2:8080
 }
 
 func ExampleNew() {

@@ -9,7 +9,7 @@ import (
 func backends(n int) []balancer.Backend {
 	bs := make([]balancer.Backend, n)
 	for i := range bs {
-		bs[i] = balancer.Backend{Index: i, Addr: fmt.Sprintf("http://10.0.0.%d:8080", i+1), Weight: 1}
+		bs[i] = balancer.Backend{Index: i, Addr: fmt.Sprintf("http://192.0.2.%d:8080", i+1), Weight: 1}
 	}
 	return bs
 }

@@ -45,7 +45,7 @@ func TestServeDebug(t *testing.T) {
 }
 
 func TestServeDebugLoopbackOnly(t *testing.T) {
-	for _, addr := range []string{"0.0.0.0:0", ":0", "10.0.0.1:0", "nonsense"} {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "192.0.2.1:0", "nonsense"} {
 		if err := serveDebug(context.Background(), addr); err == nil {
 			t.Errorf("serveDebug(%q): no error, want refusal", addr)
 		}

@@ -17,7 +17,7 @@ func TestForwarded(t *testing.T) {
 		{"127.0.0.1:5000", "gw.example", false, `for=127.0.0.1;host=gw.example;proto=http`},
 		{"[::1]:5000", "gw.example", true, `for="[::1]";host=gw.example;proto=https`},
 		{"pipe", "", false, `for=unknown;proto=http`},
-		{"10.0.0.1:1", `a"b`, false, `for=10.0.0.1;host="a\"b";proto=http`},
+		{"192.0.2.1:1", `a"b`, false, `for=192.0.2.1;host="a\"b";proto=http`},
 	}
 	for _, tt := range tests {
 		r := &http.Request{RemoteAddr: tt.remote, Host: tt.host}

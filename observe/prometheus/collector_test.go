@@ -168,7 +168,7 @@ func BenchmarkCollect(b *testing.B) {
 	for i := range 100 {
 		m.Observe(context.Background(), observe.Event{
 			Kind: observe.UpstreamSucceeded, Service: "items", Route: "/api/items/:id", Method: "GET",
-			Addr: "http://10.0.0." + strconv.Itoa(i) + ":8080", Status: 200, Latency: time.Millisecond,
+			Addr: "http://192.0.2." + strconv.Itoa(i) + ":8080", Status: 200, Latency: time.Millisecond,
 		})
 	}
 	c := NewCollector(m, Options{})

@@ -124,7 +124,7 @@ func TestOpenChargesStalls(t *testing.T) {
 }
 
 func TestLoopbackOnly(t *testing.T) {
-	for _, base := range []string{"http://10.0.0.1:80", "http://example.com:80", "https://127.0.0.1:1", "127.0.0.1:80"} {
+	for _, base := range []string{"http://192.0.2.1:80", "http://example.com:80", "https://127.0.0.1:1", "127.0.0.1:80"} {
 		if _, err := Closed(context.Background(), target(base, "/"), 1, time.Millisecond); err == nil {
 			t.Errorf("Closed(%s): no error, want refusal", base)
 		}

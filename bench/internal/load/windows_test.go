@@ -46,7 +46,7 @@ func TestCheckTargets(t *testing.T) {
 		{"same server", []Target{target(a, "/x"), target(a, "/y")}, false},
 		{"none", nil, true},
 		{"two servers", []Target{target(a, "/"), target(b, "/")}, true},
-		{"not loopback", []Target{target("http://10.0.0.1:80", "/")}, true},
+		{"not loopback", []Target{target("http://192.0.2.1:80", "/")}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,12 +156,12 @@ func TestErrorKind(t *testing.T) {
 }
 
 func TestScheduleLoopbackOnly(t *testing.T) {
-	s := Schedule{Targets: []Target{target("http://10.0.0.1:80", "/")}, Rate: 1, Duration: time.Millisecond, Window: time.Millisecond, Workers: 1}
+	s := Schedule{Targets: []Target{target("http://192.0.2.1:80", "/")}, Rate: 1, Duration: time.Millisecond, Window: time.Millisecond, Workers: 1}
 	if _, err := s.Run(context.Background(), time.Now()); err == nil {
-		t.Error("Run to 10.0.0.1: no error, want refusal")
+		t.Error("Run to 192.0.2.1: no error, want refusal")
 	}
 	if _, err := ClosedMix(context.Background(), s.Targets, 1, time.Millisecond); err == nil {
-		t.Error("ClosedMix to 10.0.0.1: no error, want refusal")
+		t.Error("ClosedMix to 192.0.2.1: no error, want refusal")
 	}
 }
 

@@ -142,7 +142,7 @@ func TestDataEchoes(t *testing.T) {
 func TestDataEchoesForwarding(t *testing.T) {
 	base := start(t, NewData().Handle)
 	sent := map[string]string{
-		"X-Forwarded-For":   "10.0.0.1",
+		"X-Forwarded-For":   "192.0.2.1",
 		"X-Forwarded-Host":  "gw.example",
 		"X-Forwarded-Proto": "http",
 		"X-Request-Id":      "abc-1",
@@ -158,7 +158,7 @@ func TestDataEchoesForwarding(t *testing.T) {
 			t.Fatalf("%s: %v: %s", path, err, body)
 		}
 		want := map[string]string{
-			"X-Forwarded-For":   "10.0.0.1",
+			"X-Forwarded-For":   "192.0.2.1",
 			"X-Forwarded-Host":  "gw.example",
 			"X-Forwarded-Proto": "http",
 			"Forwarded":         "",
