@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/apigate-go/apigate/internal/h1"
 	"github.com/apigate-go/apigate/internal/hop"
 	"github.com/apigate-go/apigate/internal/rewrite"
 	"github.com/apigate-go/apigate/policy"
@@ -49,9 +50,11 @@ func (x *exchange) prepare(ps httprouter.Params) *Error {
 		x.tagOutbound(out.Header)
 	}
 	// The route's timeout bounds the exchange, body included; upgraded
-	// connections are bounded by their idle timeout instead.
+	// connections are bounded by their idle timeout instead. The
+	// deadline is coarse, up to a 64th of the timeout late, so that a
+	// pooled connection keeps the one it has armed.
 	if rt.timeout > 0 && x.upType == "" {
-		x.deadline = time.Now().Add(rt.timeout)
+		x.deadline = h1.CoarseDeadline(time.Now(), rt.timeout)
 	}
 
 	// The strategy sees the outbound headers, so a hook can set the

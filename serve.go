@@ -31,6 +31,12 @@ type ServeOptions struct {
 	WriteTimeout time.Duration
 	// IdleTimeout closes keep-alive connections idle this long (default
 	// 120s).
+	//
+	// With EngineHTTP1, ReadHeaderTimeout, WriteTimeout and IdleTimeout
+	// may expire up to a 64th of their length late (under 2s of the
+	// default 120s): their deadlines are rounded up, so that a
+	// connection carrying request after request keeps the one it has
+	// armed instead of re-arming a timer for each.
 	IdleTimeout time.Duration
 	// MaxHeaderBytes caps request line plus headers (default 64 KiB);
 	// larger requests get 431.

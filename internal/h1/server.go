@@ -19,7 +19,9 @@ import (
 )
 
 // ServerOptions configures a [Server]. The zero value is usable: zero
-// durations mean no limit.
+// durations mean no limit. The waits for a head and WriteTimeout are
+// coarse: they may expire up to a 64th of their length late (see
+// [CoarseDeadline]).
 type ServerOptions struct {
 	// ReadHeaderTimeout bounds reading a request head, from its first
 	// byte (or from the end of the previous request, when its bytes were
@@ -364,11 +366,13 @@ func (c *srvConn) headBuffered() bool {
 }
 
 // setReadDeadline sets the read deadline d from now, or clears it for
-// d <= 0.
+// d <= 0. The deadline is coarse (see [CoarseDeadline]): a connection
+// carrying request after request keeps the one it has armed for a 64th
+// of d.
 func (c *srvConn) setReadDeadline(d time.Duration) {
 	switch {
 	case d > 0:
-		c.nc.SetReadDeadline(time.Now().Add(d))
+		c.nc.SetReadDeadline(CoarseDeadline(time.Now(), d))
 		c.rdl = true
 	case c.rdl:
 		c.nc.SetReadDeadline(time.Time{})
@@ -423,7 +427,7 @@ func (c *srvConn) serveOne() bool {
 		c.setReadDeadline(0)
 	}
 	if d := s.opts.WriteTimeout; d > 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(d))
+		c.nc.SetWriteDeadline(CoarseDeadline(time.Now(), d))
 	}
 	tmpl.RemoteAddr, tmpl.TLS = c.remote, c.tls
 	ex.ctx.local = c.local

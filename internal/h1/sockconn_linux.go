@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"time"
 )
 
 // sockConn is a TCP connection whose reads and writes are raw system
@@ -22,6 +23,7 @@ import (
 type sockConn struct {
 	*net.TCPConn
 	rc syscall.RawConn
+	dl deadlines
 
 	rp     []byte
 	rn     int
@@ -57,6 +59,24 @@ func plainConn(nc net.Conn) net.Conn {
 		return c.TCPConn
 	}
 	return nc
+}
+
+// SetDeadline sets the read and write deadlines like
+// [net.TCPConn.SetDeadline], skipping one already armed.
+func (c *sockConn) SetDeadline(t time.Time) error {
+	return c.dl.set(c.TCPConn, t, t, true, true)
+}
+
+// SetReadDeadline sets the read deadline like
+// [net.TCPConn.SetReadDeadline], skipping one already armed.
+func (c *sockConn) SetReadDeadline(t time.Time) error {
+	return c.dl.set(c.TCPConn, t, time.Time{}, true, false)
+}
+
+// SetWriteDeadline sets the write deadline like
+// [net.TCPConn.SetWriteDeadline], skipping one already armed.
+func (c *sockConn) SetWriteDeadline(t time.Time) error {
+	return c.dl.set(c.TCPConn, time.Time{}, t, false, true)
 }
 
 // Read reads like [net.TCPConn.Read].
