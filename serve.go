@@ -48,6 +48,27 @@ type ServeOptions struct {
 	// several processes can share a port and the kernel spreads
 	// connections among them.
 	ReusePort bool
+	// Workers, above 1, serves with that many processes, as nginx's
+	// worker_processes does ([ListenAndServe] only, on Unix). The process
+	// that calls ListenAndServe opens the socket, starts Workers-1 copies
+	// of the program (the same executable and arguments, marked by the
+	// environment; see [IsWorker]) that accept on it too, serves its own
+	// share, and restarts a worker that dies. Cancelling ctx stops them
+	// all gracefully; a worker whose first process is gone stops within
+	// a second. Unless GOMAXPROCS is set in the environment, each process
+	// runs with GOMAXPROCS/Workers (at least 1): with one per core, no
+	// process hands goroutines between cores, which on a busy machine
+	// costs a gateway about a sixth of its CPU per request (see the
+	// README's load benchmark).
+	//
+	// Each worker runs the program's main again and builds its own
+	// gateway, so whatever a gateway keeps in memory is per process:
+	// in-memory rate limits (use a shared store such as the Redis
+	// adapter), load shedding, circuit breakers, outlier ejection, active
+	// health checks (each process probes), discovery, and metrics. Keep
+	// one-time work and listeners on fixed ports out of the workers with
+	// [IsWorker].
+	Workers int
 	// TLSConfig, if set, serves HTTPS with it.
 	TLSConfig *tls.Config
 	// ErrorLog receives the server's internal errors; nil means the
@@ -151,8 +172,12 @@ func Listen(ctx context.Context, addr string, o ServeOptions) (net.Listener, err
 // Serve serves h on ln until ctx is cancelled, then shuts down
 // gracefully: it stops accepting, lets in-flight requests finish (up to
 // ShutdownTimeout), and returns nil. It returns early with the error if
-// serving fails.
+// serving fails. Workers above 1 is an error: use [ListenAndServe].
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, o ServeOptions) error {
+	if o.Workers > 1 {
+		ln.Close()
+		return errWorkersServe
+	}
 	o = o.withDefaults()
 	var srv interface {
 		Shutdown(context.Context) error
@@ -206,8 +231,12 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, o ServeOptions)
 	return nil
 }
 
-// ListenAndServe listens on addr and calls [Serve].
+// ListenAndServe listens on addr and calls [Serve]; with Workers above 1
+// it serves with that many processes (see [ServeOptions]).
 func ListenAndServe(ctx context.Context, addr string, h http.Handler, o ServeOptions) error {
+	if o.Workers > 1 {
+		return listenAndServe(ctx, addr, h, o.withDefaults())
+	}
 	ln, err := Listen(ctx, addr, o)
 	if err != nil {
 		return err

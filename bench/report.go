@@ -142,7 +142,7 @@ func (s *suite) markdown(meta reportMeta, sums []routeSummary, chart string) str
 	if s.haproxyVersion != "" {
 		fmt.Fprintf(&b, "; haproxy %s in TCP mode, 2 threads (the l4 row)", s.haproxyVersion)
 	}
-	b.WriteString("\n")
+	b.WriteString("\n- apigate serves with 2 processes (`ServeOptions.Workers`), as many as nginx's workers, each with half of GOMAXPROCS\n")
 	if s.loadBefore >= 0 {
 		fmt.Fprintf(&b, "- Load average (1 min) before the run: %.2f, after: %.2f", s.loadBefore, s.loadAfter)
 		if s.loadBefore > float64(runtime.NumCPU())/2 {
@@ -160,7 +160,7 @@ func (s *suite) markdown(meta reportMeta, sums []routeSummary, chart string) str
 	fmt.Fprintf(&b, "- Latency: open loop at %d req/s for %v over up to %d connections (built-in generator), measured from each request's scheduled send time, so a stall is not hidden\n",
 		c.rate, c.latency, c.openConns)
 	fmt.Fprintf(&b, "- Rounds: %d, interleaved (round → route → gateway, the gateway order rotating each round); figures are medians across rounds, errors are summed, peak RSS is the highest\n", c.rounds)
-	b.WriteString("- CPU/req: the gateway's user+system CPU time during the throughput measurement divided by the requests answered; peak RSS: its VmHWM, reset before each measurement (nginx: master and workers summed; haproxy: one process)\n")
+	b.WriteString("- CPU/req: the gateway's user+system CPU time during the throughput measurement divided by the requests answered; peak RSS: its VmHWM, reset before each measurement (summed over the gateway's processes: apigate's 2, nginx's master and workers; haproxy: one process)\n")
 	b.WriteString("- Same work per request: every gateway (stdlib, apigate, nginx) sends the data service (and the /my-items auth service) X-Forwarded-For, X-Forwarded-Host, X-Forwarded-Proto, an RFC 7239 Forwarded and a request ID it generates in X-Request-Id, which it also returns to the client, as a production gateway does (validation checks that the data service gets them before the load)\n")
 	b.WriteString("- direct and l4 are sent the request a gateway sends upstream (identity headers set, lookup rewritten) without the forwarding and request-ID headers, which the data service ignores: l4 is the most any proxy can carry on this machine\n\n")
 

@@ -8,8 +8,10 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
+	"github.com/apigate-go/apigate"
 	"github.com/apigate-go/apigate/bench/internal/profiling"
 )
 
@@ -35,6 +37,16 @@ func Main(name, defaultAddr string, serve func(ctx context.Context, f Flags) err
 	memProfile := flag.String("memprofile", "", "write an allocation profile to `file` at shutdown")
 	flag.Parse()
 
+	if apigate.IsWorker() {
+		// A worker process of the gateway's: profiles of its own.
+		suffix := ".worker-" + strconv.Itoa(os.Getpid())
+		if *cpuProfile != "" {
+			*cpuProfile += suffix
+		}
+		if *memProfile != "" {
+			*memProfile += suffix
+		}
+	}
 	stopProfiles, err := profiling.Start(*cpuProfile, *memProfile)
 	if err != nil {
 		log.Fatal(err)
