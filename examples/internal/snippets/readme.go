@@ -3,8 +3,10 @@ package snippets
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log"
 	"net/http"
+	"runtime"
 	"strings"
 
 	"github.com/apigate-go/apigate"
@@ -97,4 +99,15 @@ func Compose(gw *apigate.Gateway) *http.Server {
 	mux.Handle("/api/", gw) // the gateway beside other handlers
 	srv := apigate.NewServer(requestID(recoverer(mux)), apigate.ServeOptions{})
 	return srv
+}
+
+// Workers serves gw with one process per core (README: Serving).
+func Workers(ctx context.Context, gw *apigate.Gateway) error {
+	if !apigate.IsWorker() {
+		fmt.Println("gateway on :8080") // once, not once per process
+	}
+	return apigate.ListenAndServe(ctx, ":8080", gw, apigate.ServeOptions{
+		Engine:  apigate.EngineHTTP1,
+		Workers: runtime.NumCPU(),
+	})
 }
