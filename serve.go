@@ -52,8 +52,11 @@ type ServeOptions struct {
 	// worker_processes does ([ListenAndServe] only, on Unix). The process
 	// that calls ListenAndServe opens the socket, starts Workers-1 copies
 	// of the program (the same executable and arguments, marked by the
-	// environment; see [IsWorker]) that accept on it too, serves its own
-	// share, and restarts a worker that dies. Cancelling ctx stops them
+	// environment; see [IsWorker]) that accept on the same address,
+	// serves its own share, and restarts a worker that dies. On Linux each
+	// process listens with a socket of its own in one SO_REUSEPORT group,
+	// which the kernel spreads connections over; elsewhere they share
+	// the first process's socket. Cancelling ctx stops them
 	// all gracefully; a worker whose first process is gone stops within
 	// a second. Unless GOMAXPROCS is set in the environment, each process
 	// runs with GOMAXPROCS/Workers (at least 1): with one per core, no

@@ -13,10 +13,12 @@ const (
 	// workerEnv holds the worker's number, 1 to Workers-1; it marks the
 	// process as a worker for its whole life (see [IsWorker]).
 	workerEnv = "APIGATE_WORKER"
-	// workerFDEnv names the descriptor of the inherited listening socket.
-	// The worker's ListenAndServe clears it once it has taken the socket,
-	// so that no later call takes the descriptor for a listener again.
-	workerFDEnv = "APIGATE_WORKER_FD"
+	// workerFDEnv names the descriptor of the inherited listening socket,
+	// or, on Linux, workerAddrEnv the address the worker listens on with
+	// SO_REUSEPORT. The worker's ListenAndServe clears them once it has
+	// its listener, so that no later call takes them again.
+	workerFDEnv   = "APIGATE_WORKER_FD"
+	workerAddrEnv = "APIGATE_WORKER_ADDR"
 )
 
 // IsWorker reports whether this process is a worker that [ListenAndServe]
@@ -30,7 +32,7 @@ func IsWorker() bool { return os.Getenv(workerEnv) != "" }
 
 var (
 	errWorkersServe = errors.New("apigate: ServeOptions.Workers needs ListenAndServe, which opens the socket the workers share")
-	errWorkerFD     = errors.New("apigate: worker: the shared socket was taken by an earlier ListenAndServe; only one call per program may use Workers")
+	errWorkerFD     = errors.New("apigate: worker: the shared address was taken by an earlier ListenAndServe; only one call per program may use Workers")
 )
 
 // listenAndServe is ListenAndServe for options with Workers above 1.
@@ -38,5 +40,5 @@ func listenAndServe(ctx context.Context, addr string, h http.Handler, o ServeOpt
 	if IsWorker() {
 		return serveWorker(ctx, h, o)
 	}
-	return serveWorkers(ctx, addr, h, o)
+	return serveWorkers(ctx, addr, h, o, reusePortSpreads)
 }

@@ -10,6 +10,8 @@ import (
 
 var errWorkersUnix = errors.New("apigate: ServeOptions.Workers needs a Unix system")
 
-func serveWorkers(context.Context, string, http.Handler, ServeOptions) error { return errWorkersUnix }
+func serveWorkers(context.Context, string, http.Handler, ServeOptions, bool) error {
+	return errWorkersUnix
+}
 
 func serveWorker(context.Context, http.Handler, ServeOptions) error { return errWorkersUnix }

@@ -31,6 +31,7 @@ import (
 const (
 	workersProgramEnv  = "APIGATE_TEST_WORKERS_ADDR"
 	workersUpstreamEnv = "APIGATE_TEST_WORKERS_UPSTREAM"
+	workersSharedEnv   = "APIGATE_TEST_WORKERS_SHARED"
 )
 
 func TestMain(m *testing.M) {
@@ -68,7 +69,16 @@ func workersProgram(addr string) int {
 	})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	err = ListenAndServe(ctx, addr, mux, ServeOptions{Workers: 3, Engine: testEngine(), ShutdownTimeout: 5 * time.Second})
+	o := ServeOptions{Workers: 3, Engine: testEngine(), ShutdownTimeout: 5 * time.Second}
+	switch {
+	case IsWorker():
+		err = ListenAndServe(ctx, addr, mux, o)
+	case os.Getenv(workersSharedEnv) != "":
+		// The shared socket that systems other than Linux use.
+		err = serveWorkers(ctx, addr, mux, o, false)
+	default:
+		err = ListenAndServe(ctx, addr, mux, o)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -104,7 +114,7 @@ func (b *lockedBuffer) String() string {
 
 // startWorkers runs workersProgram in front of upstream and waits until
 // it answers.
-func startWorkers(t *testing.T, upstream string) *workersRun {
+func startWorkers(t *testing.T, upstream string, env ...string) *workersRun {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -114,6 +124,7 @@ func startWorkers(t *testing.T, upstream string) *workersRun {
 	ln.Close()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), workersProgramEnv+"="+addr, workersUpstreamEnv+"="+upstream)
+	cmd.Env = append(cmd.Env, env...)
 	out := &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -220,13 +231,23 @@ func waitGone(t *testing.T, pids []int, d time.Duration) {
 }
 
 func TestWorkers(t *testing.T) {
+	t.Run("own sockets", func(t *testing.T) {
+		if !reusePortSpreads {
+			t.Skip("SO_REUSEPORT does not spread connections here")
+		}
+		testWorkers(t)
+	})
+	t.Run("shared socket", func(t *testing.T) { testWorkers(t, workersSharedEnv+"=1") })
+}
+
+func testWorkers(t *testing.T, env ...string) {
 	var seen atomic.Int64
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen.Add(1)
 		io.WriteString(w, "up "+r.URL.Path)
 	}))
 	defer up.Close()
-	run := startWorkers(t, up.URL)
+	run := startWorkers(t, up.URL, env...)
 	first := run.cmd.Process.Pid
 
 	// Three processes serve: the first, and two workers it started.
@@ -374,6 +395,7 @@ func TestWorkersOnlyWithListenAndServe(t *testing.T) {
 	// ListenAndServe with Workers is refused.
 	t.Setenv(workerEnv, "1")
 	t.Setenv(workerFDEnv, "")
+	t.Setenv(workerAddrEnv, "")
 	err = ListenAndServe(context.Background(), "127.0.0.1:0", http.NotFoundHandler(), ServeOptions{Workers: 2})
 	if !errors.Is(err, errWorkerFD) {
 		t.Fatalf("second ListenAndServe in a worker: %v, want %v", err, errWorkerFD)

@@ -20,32 +20,45 @@ import (
 )
 
 // serveWorkers listens on addr, starts Workers-1 worker processes that
-// accept on the same socket, serves on it too, and supervises them until
-// ctx is cancelled.
-func serveWorkers(ctx context.Context, addr string, h http.Handler, o ServeOptions) error {
+// accept on the same address, serves on it too, and supervises them until
+// ctx is cancelled. With spread, each process has a socket of its own in
+// one SO_REUSEPORT group; without, they share the first one's.
+func serveWorkers(ctx context.Context, addr string, h http.Handler, o ServeOptions, spread bool) error {
 	workers := o.Workers
 	o.Workers = 0 // Serve serves this process's share
+	// On Linux each process has a socket of its own in one SO_REUSEPORT
+	// group, and the kernel spreads connections evenly over them. One
+	// socket shared by all goes to whichever process accepts first, which
+	// left one of two processes with 47 of 64 connections under load.
+	o.ReusePort = o.ReusePort || spread
 	ln, err := Listen(ctx, addr, o)
 	if err != nil {
 		return err
 	}
-	tl, ok := ln.(*net.TCPListener)
-	if !ok {
-		ln.Close()
-		return fmt.Errorf("apigate: Workers: %T is not a TCP listener", ln)
-	}
-	f, err := tl.File() // a duplicate descriptor, for the workers
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("apigate: Workers: %w", err)
-	}
-	defer f.Close()
 	exe, err := os.Executable()
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("apigate: Workers: %w", err)
 	}
 	env := os.Environ()
+	var files []*os.File
+	if spread {
+		env = append(env, workerAddrEnv+"="+ln.Addr().String())
+	} else {
+		tl, ok := ln.(*net.TCPListener)
+		if !ok {
+			ln.Close()
+			return fmt.Errorf("apigate: Workers: %T is not a TCP listener", ln)
+		}
+		f, err := tl.File() // a duplicate descriptor, for the workers
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("apigate: Workers: %w", err)
+		}
+		defer f.Close()
+		files = []*os.File{f}
+		env = append(env, workerFDEnv+"=3")
+	}
 	if os.Getenv("GOMAXPROCS") == "" {
 		// The cores are shared out: each process schedules its own
 		// goroutines on its share, as nginx's single-threaded workers do.
@@ -57,7 +70,7 @@ func serveWorkers(ctx context.Context, addr string, h http.Handler, o ServeOptio
 	if logger == nil {
 		logger = log.Default()
 	}
-	s := &supervisor{exe: exe, args: os.Args[1:], env: env, ln: f, logger: logger, done: make(chan struct{})}
+	s := &supervisor{exe: exe, args: os.Args[1:], env: env, files: files, logger: logger, done: make(chan struct{})}
 	for i := 1; i < workers; i++ {
 		s.wg.Add(1)
 		go s.run(i)
@@ -83,7 +96,7 @@ type supervisor struct {
 	exe    string
 	args   []string
 	env    []string
-	ln     *os.File // the shared socket, the workers' descriptor 3
+	files  []*os.File // the shared socket, the workers' descriptor 3, if any
 	logger *log.Logger
 	wg     sync.WaitGroup
 
@@ -131,9 +144,9 @@ var errStopping = errors.New("stopping")
 // because of it.
 func (s *supervisor) once(i int) error {
 	cmd := exec.Command(s.exe, s.args...)
-	cmd.Env = append(s.env[:len(s.env):len(s.env)], workerEnv+"="+strconv.Itoa(i), workerFDEnv+"=3")
+	cmd.Env = append(s.env[:len(s.env):len(s.env)], workerEnv+"="+strconv.Itoa(i))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	cmd.ExtraFiles = []*os.File{s.ln}
+	cmd.ExtraFiles = s.files
 	s.mu.Lock()
 	if s.stopping {
 		s.mu.Unlock()
@@ -206,20 +219,9 @@ func (s *supervisor) wait(d time.Duration) {
 // process, until ctx is cancelled, SIGTERM or SIGINT arrives, or the
 // first process is gone.
 func serveWorker(ctx context.Context, h http.Handler, o ServeOptions) error {
-	fdv := os.Getenv(workerFDEnv)
-	if fdv == "" {
-		return errWorkerFD
-	}
-	os.Unsetenv(workerFDEnv)
-	fd, err := strconv.Atoi(fdv)
-	if err != nil || fd < 3 {
-		return fmt.Errorf("apigate: worker: bad %s %q", workerFDEnv, fdv)
-	}
-	f := os.NewFile(uintptr(fd), "apigate-listener")
-	ln, err := net.FileListener(f)
-	f.Close()
+	ln, err := workerListener(ctx, o)
 	if err != nil {
-		return fmt.Errorf("apigate: worker: %w", err)
+		return err
 	}
 	o.Workers = 0
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
@@ -245,4 +247,34 @@ func serveWorker(ctx context.Context, h http.Handler, o ServeOptions) error {
 		}
 	}()
 	return Serve(ctx, ln, h, o)
+}
+
+// workerListener returns the worker's listener: a socket of its own in
+// the first process's SO_REUSEPORT group, or the one it inherited.
+func workerListener(ctx context.Context, o ServeOptions) (net.Listener, error) {
+	addr, fdv := os.Getenv(workerAddrEnv), os.Getenv(workerFDEnv)
+	os.Unsetenv(workerAddrEnv)
+	os.Unsetenv(workerFDEnv)
+	switch {
+	case addr != "":
+		o.ReusePort = true
+		ln, err := Listen(ctx, addr, o)
+		if err != nil {
+			return nil, fmt.Errorf("apigate: worker: %w", err)
+		}
+		return ln, nil
+	case fdv != "":
+		fd, err := strconv.Atoi(fdv)
+		if err != nil || fd < 3 {
+			return nil, fmt.Errorf("apigate: worker: bad %s %q", workerFDEnv, fdv)
+		}
+		f := os.NewFile(uintptr(fd), "apigate-listener")
+		ln, err := net.FileListener(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("apigate: worker: %w", err)
+		}
+		return ln, nil
+	}
+	return nil, errWorkerFD
 }
