@@ -56,13 +56,15 @@ func (d *deadlines) set(nc net.Conn, rd, wd time.Time, read, write bool) error {
 // 30s timeout.
 func CoarseDeadline(now time.Time, d time.Duration) time.Time {
 	t := now.Add(d)
-	g := d >> 6
+	g := int64(d >> 6)
 	if g <= 0 {
 		return t
 	}
-	r := t.Truncate(g)
-	if r.Before(t) {
-		r = r.Add(g)
+	// In integer nanoseconds: Time.Truncate's general division costs more
+	// than the timer this saves.
+	n := t.UnixNano()
+	if r := n % g; r != 0 {
+		n += g - r
 	}
-	return r
+	return time.Unix(0, n)
 }

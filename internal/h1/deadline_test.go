@@ -114,3 +114,12 @@ func TestDeadlinesConcurrentInterrupt(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkCoarseDeadline(b *testing.B) {
+	b.ReportAllocs()
+	now := time.Now()
+	for b.Loop() {
+		now = now.Add(time.Microsecond)
+		CoarseDeadline(now, 30*time.Second)
+	}
+}
