@@ -295,8 +295,8 @@ func (s *suite) restartData(ctx context.Context, env soakEnv, start time.Time, a
 	return nil
 }
 
-// prober reads the gateway's RSS from /proc and its goroutine count from
-// its debug listener.
+// prober reads the gateway's RSS, summed over its processes, from /proc
+// and its goroutine count (its first process's) from its debug listener.
 type prober struct {
 	gw     *proc
 	pid    int
@@ -321,7 +321,8 @@ func (p *prober) close() { p.client.CloseIdleConnections() }
 func (p *prober) read(ctx context.Context) (soakProbe, error) {
 	var pr soakProbe
 	var err error
-	if pr.rss, err = rss(p.pid); err != nil {
+	// All the gateway's processes: apigate serves with several.
+	if pr.rss, err = groupRSS(p.pid); err != nil {
 		return pr, fmt.Errorf("gateway RSS: %w", err)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url, nil)

@@ -166,7 +166,7 @@ func (s *suite) soakMarkdown(meta reportMeta, r *soakResult, v soakVerdict, char
 	} else {
 		b.WriteString("- Restart: **the data service was not restarted** (the run ended first)\n")
 	}
-	fmt.Fprintf(&b, "- Windows: %v; requests and latencies counted in the window they were scheduled in, errors in the window they were sent in; RSS (VmRSS) and goroutines (the gateway's debug listener) read at each window's end\n", r.window)
+	fmt.Fprintf(&b, "- Windows: %v; requests and latencies counted in the window they were scheduled in, errors in the window they were sent in; RSS (VmRSS, summed over the gateway's processes) and goroutines (its first process's, from its debug listener) read at each window's end\n", r.window)
 	fmt.Fprintf(&b, "- Flat: end ≤ start × %.1f + %d MiB (RSS) or + %d (goroutines), both read with the gateway idle (the generator's connections closed) just before and just after the load\n\n",
 		flatFactor, rssSlack>>20, goroutineSlack)
 
