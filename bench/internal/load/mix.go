@@ -23,6 +23,9 @@ func ClosedMix(ctx context.Context, targets []Target, conns int, d time.Duration
 	}
 	c := newClient(hostport, conns, requestTimeout)
 	defer c.CloseIdleConnections()
+	// The clock starts before the timeout's: the measurement lasts at
+	// least d.
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 
@@ -30,7 +33,6 @@ func ClosedMix(ctx context.Context, targets []Target, conns int, d time.Duration
 	go func() { <-ctx.Done(); stop.Store(true) }()
 	var reqs, errs atomic.Int64
 	var wg sync.WaitGroup
-	start := time.Now()
 	for w := range conns {
 		wg.Go(func() {
 			reqs1 := make([]*fasthttp.Request, len(targets))
