@@ -227,16 +227,12 @@ func serveWorker(ctx context.Context, h http.Handler, o ServeOptions) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	parent := os.Getppid()
-	orphaned := make(chan struct{})
-	defer close(orphaned)
 	go func() {
 		t := time.NewTicker(500 * time.Millisecond)
 		defer t.Stop()
 		for {
 			select {
-			case <-orphaned:
-				return
-			case <-ctx.Done():
+			case <-ctx.Done(): // served, or stopped: the deferred stop ends it
 				return
 			case <-t.C:
 				if os.Getppid() != parent {
