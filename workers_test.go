@@ -351,6 +351,11 @@ func testWorkers(t *testing.T, env ...string) {
 			t.Errorf("program ended with %v", err)
 		}
 	case <-time.After(15 * time.Second):
+		// Every process prints its goroutines on SIGQUIT.
+		for pid := range after {
+			syscall.Kill(pid, syscall.SIGQUIT)
+		}
+		time.Sleep(time.Second)
 		t.Fatal("program still running 15s after SIGTERM")
 	}
 	var all []int

@@ -153,6 +153,7 @@ func (s *supervisor) once(i int) error {
 		return errStopping
 	}
 	err := cmd.Start()
+	s.nonblock()
 	if err == nil {
 		if s.running == nil {
 			s.running = make(map[int]*os.Process)
@@ -175,6 +176,19 @@ func (s *supervisor) once(i int) error {
 		err = errors.New("exited")
 	}
 	return err
+}
+
+// nonblock puts the shared socket back in non-blocking mode. Starting a
+// process with it (os.File.Fd) made it blocking, and the mode belongs to
+// the socket, not to a descriptor: this process's own accept would then
+// block its thread in the kernel, where closing the listener at shutdown
+// cannot interrupt it.
+func (s *supervisor) nonblock() {
+	for _, f := range s.files {
+		if rc, err := f.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) { syscall.SetNonblock(int(fd), true) })
+		}
+	}
 }
 
 // signal starts the shutdown: no worker is started or restarted any
