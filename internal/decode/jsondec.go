@@ -92,37 +92,14 @@ const maxScratch = 4 << 10
 func (d *JSONDecoder) Type() reflect.Type { return d.typ }
 
 func jdecFor(t reflect.Type) jdecFn {
+	if store := numberStore(t.Kind()); store != nil {
+		return jdecNumber(store)
+	}
 	switch t.Kind() {
 	case reflect.Bool:
 		return jdecBool
 	case reflect.String:
 		return jdecString
-	case reflect.Int:
-		return jdecInt[int]
-	case reflect.Int8:
-		return jdecInt[int8]
-	case reflect.Int16:
-		return jdecInt[int16]
-	case reflect.Int32:
-		return jdecInt[int32]
-	case reflect.Int64:
-		return jdecInt[int64]
-	case reflect.Uint:
-		return jdecUint[uint]
-	case reflect.Uint8:
-		return jdecUint[uint8]
-	case reflect.Uint16:
-		return jdecUint[uint16]
-	case reflect.Uint32:
-		return jdecUint[uint32]
-	case reflect.Uint64:
-		return jdecUint[uint64]
-	case reflect.Uintptr:
-		return jdecUint[uintptr]
-	case reflect.Float32:
-		return jdecFloat32
-	case reflect.Float64:
-		return jdecFloat64
 	case reflect.Pointer:
 		return jdecPointer(t)
 	case reflect.Slice:
@@ -181,12 +158,49 @@ func isNumberStart(c byte) bool { return c == '-' || '0' <= c && c <= '9' }
 // bytesString views b as a string for a parse that does not keep it.
 func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-func jdecInt[T int | int8 | int16 | int32 | int64](s *jscan, p unsafe.Pointer) bool {
-	c := s.data[s.off]
-	if !isNumberStart(c) {
-		return s.skipNull()
+// numberStore returns the function that stores a JSON number into a value
+// of kind k, or nil when k is not a number kind.
+func numberStore(k reflect.Kind) func(item []byte, p unsafe.Pointer) bool {
+	switch k {
+	case reflect.Int:
+		return storeInt[int]
+	case reflect.Int8:
+		return storeInt[int8]
+	case reflect.Int16:
+		return storeInt[int16]
+	case reflect.Int32:
+		return storeInt[int32]
+	case reflect.Int64:
+		return storeInt[int64]
+	case reflect.Uint:
+		return storeUint[uint]
+	case reflect.Uint8:
+		return storeUint[uint8]
+	case reflect.Uint16:
+		return storeUint[uint16]
+	case reflect.Uint32:
+		return storeUint[uint32]
+	case reflect.Uint64:
+		return storeUint[uint64]
+	case reflect.Uintptr:
+		return storeUint[uintptr]
+	case reflect.Float32:
+		return storeFloat32
+	case reflect.Float64:
+		return storeFloat64
 	}
-	return storeInt[T](s.rawNumber(), p)
+	return nil
+}
+
+// jdecNumber decodes a number with store, or null, which leaves the value
+// as it is.
+func jdecNumber(store func(item []byte, p unsafe.Pointer) bool) jdecFn {
+	return func(s *jscan, p unsafe.Pointer) bool {
+		if !isNumberStart(s.data[s.off]) {
+			return s.skipNull()
+		}
+		return store(s.rawNumber(), p)
+	}
 }
 
 func storeInt[T int | int8 | int16 | int32 | int64](item []byte, p unsafe.Pointer) bool {
@@ -198,14 +212,6 @@ func storeInt[T int | int8 | int16 | int32 | int64](item []byte, p unsafe.Pointe
 	return true
 }
 
-func jdecUint[T uint | uint8 | uint16 | uint32 | uint64 | uintptr](s *jscan, p unsafe.Pointer) bool {
-	c := s.data[s.off]
-	if !isNumberStart(c) {
-		return s.skipNull()
-	}
-	return storeUint[T](s.rawNumber(), p)
-}
-
 func storeUint[T uint | uint8 | uint16 | uint32 | uint64 | uintptr](item []byte, p unsafe.Pointer) bool {
 	n, err := strconv.ParseUint(bytesString(item), 10, 64)
 	if err != nil || uint64(T(n)) != n {
@@ -213,13 +219,6 @@ func storeUint[T uint | uint8 | uint16 | uint32 | uint64 | uintptr](item []byte,
 	}
 	*(*T)(p) = T(n)
 	return true
-}
-
-func jdecFloat32(s *jscan, p unsafe.Pointer) bool {
-	if !isNumberStart(s.data[s.off]) {
-		return s.skipNull()
-	}
-	return storeFloat32(s.rawNumber(), p)
 }
 
 func storeFloat32(item []byte, p unsafe.Pointer) bool {
@@ -233,13 +232,6 @@ func storeFloat32(item []byte, p unsafe.Pointer) bool {
 	}
 	*(*float32)(p) = float32(f)
 	return true
-}
-
-func jdecFloat64(s *jscan, p unsafe.Pointer) bool {
-	if !isNumberStart(s.data[s.off]) {
-		return s.skipNull()
-	}
-	return storeFloat64(s.rawNumber(), p)
 }
 
 func storeFloat64(item []byte, p unsafe.Pointer) bool {
@@ -661,35 +653,7 @@ func quotedStore(t reflect.Type) func(item []byte, p unsafe.Pointer) bool {
 			return elem(item, *pp)
 		}
 	}
-	var num func(item []byte, p unsafe.Pointer) bool
-	switch t.Kind() {
-	case reflect.Int:
-		num = storeInt[int]
-	case reflect.Int8:
-		num = storeInt[int8]
-	case reflect.Int16:
-		num = storeInt[int16]
-	case reflect.Int32:
-		num = storeInt[int32]
-	case reflect.Int64:
-		num = storeInt[int64]
-	case reflect.Uint:
-		num = storeUint[uint]
-	case reflect.Uint8:
-		num = storeUint[uint8]
-	case reflect.Uint16:
-		num = storeUint[uint16]
-	case reflect.Uint32:
-		num = storeUint[uint32]
-	case reflect.Uint64:
-		num = storeUint[uint64]
-	case reflect.Uintptr:
-		num = storeUint[uintptr]
-	case reflect.Float32:
-		num = storeFloat32
-	case reflect.Float64:
-		num = storeFloat64
-	}
+	num := numberStore(t.Kind())
 	kind := t.Kind()
 	return func(item []byte, p unsafe.Pointer) bool {
 		if len(item) == 0 {

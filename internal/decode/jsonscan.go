@@ -164,20 +164,8 @@ func unquoteJSON(s []byte, scratch *[]byte) (t []byte, ok bool) {
 			case '"', '\\', '/', '\'':
 				b = append(b, s[r])
 				r++
-			case 'b':
-				b = append(b, '\b')
-				r++
-			case 'f':
-				b = append(b, '\f')
-				r++
-			case 'n':
-				b = append(b, '\n')
-				r++
-			case 'r':
-				b = append(b, '\r')
-				r++
-			case 't':
-				b = append(b, '\t')
+			case 'b', 'f', 'n', 'r', 't':
+				b = append(b, controlEscape[s[r]])
 				r++
 			case 'u':
 				r--
@@ -438,3 +426,7 @@ func digits(d []byte, i int) int {
 	}
 	return i
 }
+
+// controlEscape maps the letter of a JSON escape for a control character
+// to the character: 'n' to '\n'.
+var controlEscape = [256]byte{'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
