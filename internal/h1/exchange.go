@@ -89,6 +89,7 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 			length = -1
 		}
 	}
+	startMessage(c.nc)
 	if err := writeHead(c.bw, req, host, length); err != nil {
 		if body != nil {
 			body.Close()
@@ -98,10 +99,17 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 	var werr error
 	switch {
 	case body == nil:
+		// The request goes out with the first read of its response
+		// (see holdWrite), when it is written whole in one go.
+		holdWrite(c.nc)
 		werr = c.bw.Flush()
 	case length >= 0 && length <= maxSyncBody:
 		werr = t.writeBody(c.bw, body, length)
 		body.Close()
+		if werr == nil {
+			holdWrite(c.nc)
+			werr = c.bw.Flush()
+		}
 	default:
 		// A streaming or large body is written by its own goroutine, so
 		// that the response can be read while the body still flows.
@@ -143,6 +151,8 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 			err = werr
 		case aw != nil && aw.bodyErr.Load() != nil:
 			return nil, false, aw.bodyErr.Load()
+		case errors.As(err, new(*heldWriteError)):
+			err = fmt.Errorf("writing request: %w", err)
 		default:
 			err = fmt.Errorf("reading response: %w", err)
 		}
@@ -314,6 +324,9 @@ func (c *conn) startWrite(t *Transport, body io.ReadCloser, length int64) {
 	c.aw = aw
 	go func() {
 		err := t.writeBody(c.bw, body, length)
+		if err == nil {
+			err = c.bw.Flush()
+		}
 		body.Close()
 		var be *bodyReadError
 		if errors.As(err, &be) {

@@ -34,6 +34,15 @@ type sockConn struct {
 	wn      int
 	werr    error
 	writeFn func(fd uintptr) bool
+
+	// A held write (see holdWrite): fresh is set by startMessage and
+	// cleared by any write; hold arms the next Write to be held in held,
+	// which the next Read sends.
+	fresh   bool
+	hold    bool
+	held    []byte
+	heldErr error
+	sendFn  func(fd uintptr) bool
 }
 
 // rawConn returns nc read and written with raw system calls when it is
@@ -48,9 +57,39 @@ func rawConn(nc net.Conn) net.Conn {
 		return nc
 	}
 	c := &sockConn{TCPConn: tc, rc: rc}
-	c.readFn, c.writeFn = c.read, c.write
+	c.readFn, c.writeFn, c.sendFn = c.read, c.write, c.sendThenRead
 	return c
 }
+
+// startMessage marks the start of a message written to nc, for
+// holdWrite. It is a no-op unless nc is a sockConn.
+func startMessage(nc net.Conn) {
+	if c, ok := nc.(*sockConn); ok {
+		c.fresh, c.hold = true, false
+	}
+}
+
+// holdWrite arms nc, a sockConn, to hold its next Write instead of
+// sending it, when nothing was written since startMessage: that write
+// then carries a whole message. The Read that must follow sends it and
+// waits for the answer without first trying a read, which would find
+// nothing (EAGAIN): one system call fewer per exchange. Waiting without
+// a read attempt is safe because the answer cannot come before its
+// question, and the wait watches for readiness from before the send
+// (see sendThenRead). The held bytes are the caller's buffer: it must
+// call Read next, and write nothing before.
+func holdWrite(nc net.Conn) {
+	if c, ok := nc.(*sockConn); ok && c.fresh {
+		c.hold = true
+	}
+}
+
+// heldWriteError is the failure to send a held write, as reported by the
+// Read that sent it.
+type heldWriteError struct{ err error }
+
+func (e *heldWriteError) Error() string { return e.err.Error() }
+func (e *heldWriteError) Unwrap() error { return e.err }
 
 // plainConn returns the connection beneath a sockConn, for a caller that
 // takes the connection over (Hijack), and nc itself otherwise.
@@ -85,7 +124,31 @@ func (c *sockConn) Read(p []byte) (int, error) {
 		return 0, nil
 	}
 	c.rp, c.rn, c.rerr = p, 0, nil
-	err := c.rc.Read(c.readFn)
+	fn := c.readFn
+	if c.held != nil {
+		fn = c.sendFn
+	}
+	err := c.rc.Read(fn)
+	if c.held != nil || c.heldErr != nil {
+		// The held write was not sent whole: what is left goes the usual
+		// way (waiting for the socket to drain, under the write
+		// deadline), and then the read.
+		if err == nil && c.heldErr == nil {
+			b := c.held
+			c.held = nil
+			_, err = c.Write(b)
+		}
+		c.held = nil
+		if err == nil {
+			err = c.heldErr
+		}
+		c.heldErr = nil
+		if err != nil {
+			c.rp, c.rerr = nil, nil
+			return 0, &heldWriteError{err}
+		}
+		err = c.rc.Read(c.readFn)
+	}
 	n := c.rn
 	if err == nil {
 		err = c.rerr
@@ -116,10 +179,44 @@ func (c *sockConn) read(fd uintptr) bool {
 	}
 }
 
-// Write writes like [net.TCPConn.Write]: all of p, unless it fails.
+// sendThenRead is read, first sending a held write: once that is sent
+// whole, it waits for the answer without trying to read it. The wait
+// started before the send (RawConn.Read resets the readiness it
+// watches before calling this), so an answer arriving at any time after
+// the send wakes it. A write that would block or fails ends the call,
+// for Read to finish.
+func (c *sockConn) sendThenRead(fd uintptr) bool {
+	if c.held == nil {
+		return c.read(fd)
+	}
+	for len(c.held) > 0 {
+		n, e := sysWrite(fd, c.held)
+		switch e {
+		case 0:
+			c.held = c.held[n:]
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return true
+		default:
+			c.heldErr = c.opError("write", e)
+			return true
+		}
+	}
+	c.held = nil
+	return false
+}
+
+// Write writes like [net.TCPConn.Write]: all of p, unless it fails. A
+// held write (see holdWrite) is kept, for the next Read to send.
 func (c *sockConn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
+	}
+	c.fresh = false
+	if c.hold {
+		c.hold = false
+		c.held = p
+		return len(p), nil
 	}
 	c.wp, c.wn, c.werr = p, 0, nil
 	err := c.rc.Write(c.writeFn)

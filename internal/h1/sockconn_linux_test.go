@@ -174,3 +174,90 @@ func TestHijackGivesPlainConn(t *testing.T) {
 		t.Fatalf("hijacked connection: %s; want *net.TCPConn", g)
 	}
 }
+
+// TestSockConnHeldWrite: a held write is not sent until the next Read,
+// which sends it and returns the answer; a write since startMessage
+// disarms the hold, and a held write larger than the socket buffers still
+// goes out whole before the read.
+func TestSockConnHeldWrite(t *testing.T) {
+	c, peer := sockPair(t)
+	answer := func(want string) {
+		t.Helper()
+		buf := make([]byte, len(want))
+		peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadFull(peer, buf); err != nil || string(buf) != want {
+			t.Errorf("peer read %q, %v; want %q", buf, err, want)
+		}
+		peer.Write([]byte("re:" + want))
+	}
+	readAnswer := func(want string) {
+		t.Helper()
+		buf := make([]byte, 64)
+		n, err := c.Read(buf)
+		if err != nil || string(buf[:n]) != want {
+			t.Errorf("Read = %q, %v; want %q", buf[:n], err, want)
+		}
+	}
+
+	// Held: nothing reaches the peer before the Read.
+	startMessage(c)
+	holdWrite(c)
+	if n, err := c.Write([]byte("one")); n != 3 || err != nil {
+		t.Fatalf("held Write = %d, %v", n, err)
+	}
+	peer.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if n, err := peer.Read(make([]byte, 8)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("peer read %d bytes (%v) of a held write", n, err)
+	}
+	go answer("one")
+	readAnswer("re:one")
+
+	// A write since startMessage: the hold is not armed, the next write
+	// goes out at once.
+	startMessage(c)
+	c.Write([]byte("tw"))
+	holdWrite(c)
+	c.Write([]byte("o"))
+	answer("two")
+	readAnswer("re:two")
+
+	// A held write larger than the socket buffers: sent partly without
+	// blocking, then whole, then the answer is read.
+	big := make([]byte, 8<<20)
+	for i := range big {
+		big[i] = byte('a' + i%26)
+	}
+	startMessage(c)
+	holdWrite(c)
+	c.Write(big)
+	go answer(string(big))
+	readAnswer("re:" + string(big[:61]))
+	if c.held != nil || c.hold {
+		t.Error("hold still armed after the read")
+	}
+}
+
+// TestSockConnHeldWriteFails: a held write that cannot be sent fails the
+// Read that sends it, as a *heldWriteError.
+func TestSockConnHeldWriteFails(t *testing.T) {
+	c, peer := sockPair(t)
+	peer.(*net.TCPConn).SetLinger(0)
+	peer.Close() // a reset: the send fails
+	time.Sleep(20 * time.Millisecond)
+	startMessage(c)
+	holdWrite(c)
+	c.Write([]byte("lost"))
+	var err error
+	for range 3 { // the first send may be taken before the reset is known
+		if _, err = c.Read(make([]byte, 8)); err != nil {
+			break
+		}
+		startMessage(c)
+		holdWrite(c)
+		c.Write([]byte("lost"))
+	}
+	var hw *heldWriteError
+	if !errors.As(err, &hw) {
+		t.Fatalf("Read = %v (%T), want a *heldWriteError", err, err)
+	}
+}

@@ -98,7 +98,8 @@ func writeTarget(bw *bufio.Writer, u *url.URL) error {
 
 // writeBody copies body to bw: length bytes with a flush after each read
 // that leaves more to come, or chunked (length -1) with a flush per chunk.
-// It ends with everything flushed. Read failures are *bodyReadError.
+// The last bytes stay in bw for the caller to flush. Read failures are
+// *bodyReadError.
 func (t *Transport) writeBody(bw *bufio.Writer, body io.Reader, length int64) error {
 	bp := t.bufs.Get().(*[]byte)
 	defer t.bufs.Put(bp)
@@ -141,7 +142,7 @@ func (t *Transport) writeBody(bw *bufio.Writer, body io.Reader, length int64) er
 	if chunked {
 		bw.WriteString("0\r\n\r\n")
 	}
-	return bw.Flush()
+	return nil
 }
 
 // bodyExpected reports whether a request with this method carries
