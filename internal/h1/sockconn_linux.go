@@ -133,7 +133,10 @@ func (c *sockConn) Read(p []byte) (int, error) {
 		// The held write was not sent whole: what is left goes the usual
 		// way (waiting for the socket to drain, under the write
 		// deadline), and then the read.
-		if err == nil && c.heldErr == nil {
+		switch {
+		case err != nil:
+			renameOp(err, "write") // a deadline or a close came first
+		case c.heldErr == nil:
 			b := c.held
 			c.held = nil
 			_, err = c.Write(b)

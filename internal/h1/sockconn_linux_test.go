@@ -261,3 +261,24 @@ func TestSockConnHeldWriteFails(t *testing.T) {
 		t.Fatalf("Read = %v (%T), want a *heldWriteError", err, err)
 	}
 }
+
+// TestSockConnHeldWriteDeadline: a read deadline already passed fails the
+// Read before the held write is sent: a write error, and the peer gets
+// nothing.
+func TestSockConnHeldWriteDeadline(t *testing.T) {
+	c, peer := sockPair(t)
+	startMessage(c)
+	holdWrite(c)
+	c.Write([]byte("late"))
+	c.SetReadDeadline(time.Now().Add(-time.Second))
+	_, err := c.Read(make([]byte, 8))
+	var hw *heldWriteError
+	var oe *net.OpError
+	if !errors.As(err, &hw) || !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &oe) || oe.Op != "write" {
+		t.Fatalf("Read = %v, want a held write's timeout", err)
+	}
+	peer.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if n, err := peer.Read(make([]byte, 8)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("peer read %d bytes (%v) of a write that timed out", n, err)
+	}
+}
