@@ -320,6 +320,16 @@ func (c *srvConn) serve() {
 			d := s.opts.IdleTimeout
 			if first {
 				d = s.headWait
+			} else {
+				// Let the goroutines that are ready run first: a client
+				// answered a moment ago has rarely sent its next request
+				// yet, and a read now would fail (EAGAIN) and park. After
+				// them, it often has. With nothing else ready this costs
+				// a trip through the scheduler; under load it saves two
+				// in three of the read attempts that fail, and their
+				// parking (failed reads per request 0.95 -> 0.32; 11% of
+				// the gateway's CPU per request in the load benchmark).
+				runtime.Gosched()
 			}
 			c.setReadDeadline(d)
 			if _, err := c.br.Peek(1); err != nil {
