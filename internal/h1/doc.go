@@ -20,6 +20,13 @@
 // the pool when read to the end, and closes it when closed early rather
 // than draining it.
 //
+// On Linux, plain TCP connections are read and written with raw,
+// non-blocking system calls (recvfrom and sendto), the waits going through
+// the runtime's poller. A request written in one piece is sent by the
+// first read of its response, which then waits for the answer without a
+// read attempt that would find nothing: one system call fewer per
+// exchange.
+//
 // # Framing and connection reuse
 //
 // A response is framed as [http.ReadResponse] frames it (a fuzz test
@@ -87,7 +94,10 @@
 // part of the request's single allocation, pooled buffers, a response
 // header map reused per connection, and responses without a
 // Content-Length held back up to 4 KiB so that they get one instead of
-// chunked framing. It refuses malformed or ambiguous heads (see
+// chunked framing. Between a response and the read of the connection's
+// next request it yields to the other ready goroutines, which gives the
+// client time to send and spares most reads that would find nothing. It
+// refuses malformed or ambiguous heads (see
 // server_request.go) with a status and a closed connection, before the
 // handler runs. Every wait for a request head has a deadline
 // (ReadHeaderTimeout, else ReadTimeout, else IdleTimeout), whatever was
