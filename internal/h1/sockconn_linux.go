@@ -192,18 +192,12 @@ func (c *sockConn) sendThenRead(fd uintptr) bool {
 	if c.held == nil {
 		return c.read(fd)
 	}
-	for len(c.held) > 0 {
-		n, e := sysWrite(fd, c.held)
-		switch e {
-		case 0:
-			c.held = c.held[n:]
-		case syscall.EINTR:
-		case syscall.EAGAIN:
-			return true
-		default:
-			c.heldErr = c.opError("write", e)
-			return true
-		}
+	c.wp, c.wn, c.werr = c.held, 0, nil
+	sent := c.write(fd)
+	c.held, c.heldErr = c.held[c.wn:], c.werr
+	c.wp, c.werr = nil, nil
+	if !sent || c.heldErr != nil {
+		return true // it would block, or failed: Read finishes
 	}
 	c.held = nil
 	return false

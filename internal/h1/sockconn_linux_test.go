@@ -247,15 +247,7 @@ func TestSockConnHeldWriteFails(t *testing.T) {
 	startMessage(c)
 	holdWrite(c)
 	c.Write([]byte("lost"))
-	var err error
-	for range 3 { // the first send may be taken before the reset is known
-		if _, err = c.Read(make([]byte, 8)); err != nil {
-			break
-		}
-		startMessage(c)
-		holdWrite(c)
-		c.Write([]byte("lost"))
-	}
+	_, err := c.Read(make([]byte, 8))
 	var hw *heldWriteError
 	if !errors.As(err, &hw) {
 		t.Fatalf("Read = %v (%T), want a *heldWriteError", err, err)
