@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/apigate-go/apigate/internal/syncbuf"
 	"github.com/apigate-go/apigate/observe"
 )
 
@@ -308,32 +309,18 @@ func TestWithoutRecoverLetsPanicsThrough(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mu sync.Mutex
-	var logged bytes.Buffer
+	var logged syncbuf.Buffer
 	s := httptest.NewUnstartedServer(g)
-	s.Config.ErrorLog = log.New(lockedWriter{&mu, &logged}, "", 0)
+	s.Config.ErrorLog = log.New(&logged, "", 0)
 	s.Start()
 	defer s.Close()
 	if _, err := http.Get(s.URL + "/api/x"); err == nil {
 		t.Error("got a response, want the connection closed by the server's own recovery")
 	}
 	s.Close()
-	mu.Lock()
-	defer mu.Unlock()
 	if !strings.Contains(logged.String(), "hook bug") {
 		t.Errorf("server log = %q, want net/http's report of the panic", logged.String())
 	}
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	w  io.Writer
-}
-
-func (l lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // TestTracerSeam checks the core seam observe.Tracer: the context it

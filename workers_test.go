@@ -3,7 +3,6 @@
 package apigate
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,11 +16,12 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/apigate-go/apigate/internal/syncbuf"
 )
 
 // workersProgramEnv, set to a loopback address, makes this test binary
@@ -91,25 +91,8 @@ type workersRun struct {
 	cmd    *exec.Cmd
 	base   string
 	client *http.Client
-	out    *lockedBuffer
+	out    *syncbuf.Buffer
 	exited chan error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // startWorkers runs workersProgram in front of upstream and waits until
@@ -125,7 +108,7 @@ func startWorkers(t *testing.T, upstream string, env ...string) *workersRun {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), workersProgramEnv+"="+addr, workersUpstreamEnv+"="+upstream)
 	cmd.Env = append(cmd.Env, env...)
-	out := &lockedBuffer{}
+	out := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/apigate-go/apigate/internal/syncbuf"
 )
 
 // These tests pin the lifetime of a request body: once the handler has
@@ -114,7 +116,7 @@ func TestServerBodyReadInFlightAtHandlerReturn(t *testing.T) {
 // connection's buffers go back to their pools.
 func TestServerBodyReadInFlightConnectionCloses(t *testing.T) {
 	errs := make(chan error, 1)
-	var logBuf syncBuffer
+	var logBuf syncbuf.Buffer
 	hs := startHarness(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		go func() {
 			_, err := io.Copy(io.Discard, r.Body)

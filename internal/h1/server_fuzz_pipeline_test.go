@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/apigate-go/apigate/internal/syncbuf"
 )
 
 // pipelineSeeds are inputs of two or more requests, meant to desync a
@@ -62,7 +64,7 @@ func FuzzServerPipelined(f *testing.F) {
 	}
 	var mu sync.Mutex
 	seen := make(map[string][]seenRequest) // by client address
-	var logBuf syncBuffer
+	var logBuf syncbuf.Buffer
 	hs := startHarness(f, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := viewOf(r)
 		b, err := io.ReadAll(r.Body)

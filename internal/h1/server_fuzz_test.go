@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/apigate-go/apigate/internal/syncbuf"
 )
 
 // serverFuzzSeeds are raw requests, valid and not, from the server tests.
@@ -186,7 +188,7 @@ func FuzzServerRequest(f *testing.F) {
 	var mu sync.Mutex
 	var problems []string
 	first := make(map[string]fuzzView) // by client address
-	var logBuf syncBuffer
+	var logBuf syncbuf.Buffer
 	hs := startHarness(f, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := requestProblems(r)
 		mu.Lock()

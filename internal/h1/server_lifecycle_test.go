@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apigate-go/apigate/internal/syncbuf"
 )
 
 // TestServerHijack checks that a hijacked connection comes with the bytes
@@ -167,7 +169,7 @@ func TestServerHijackOutlivesServer(t *testing.T) {
 // without a complete response, that other connections are still served,
 // and that only panics other than http.ErrAbortHandler are logged.
 func TestServerPanics(t *testing.T) {
-	var logBuf syncBuffer
+	var logBuf syncbuf.Buffer
 	hs := startHarness(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/abort":
