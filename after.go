@@ -169,6 +169,6 @@ func (x *exchange) after(b balancer.Backend, res *http.Response, lat time.Durati
 		resp.write(x.w)
 	case e.Status != StatusClientClosedRequest:
 		x.status = e.Status
-		g.renderer(x.w, x.r, e)
+		g.render(x.w, x.r, e)
 	}
 }

@@ -121,7 +121,7 @@ func (g *Gateway) dispatch(w http.ResponseWriter, r *http.Request) {
 		x.emit(observe.Event{Kind: observe.NoRoute, Backend: -1, Status: e.Status, Code: e.Code})
 	}
 	x.status = e.Status
-	g.renderer(w, x.r, e)
+	g.render(w, x.r, e)
 	x.done = true
 }
 
@@ -163,7 +163,7 @@ func (x *exchange) fail(e *Error) {
 		abandon()
 	}
 	x.status = e.Status
-	x.g.renderer(x.w, x.r, e)
+	x.g.render(x.w, x.r, e)
 }
 
 // emit passes ev, completed with the request's fields, to the observer,

@@ -10,6 +10,7 @@ import (
 	"net/textproto"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -119,8 +120,9 @@ func AuthOriginalRequest() AuthOption {
 //     or T is struct{}, nothing is decoded and the body may be empty.
 //     Then the headers named by [AuthStrip] are removed and apply runs;
 //     an error from apply rejects the request as a hook's error does.
-//   - 401: the client gets a 401 with code "unauthorized"; 403: a 403
-//     with code "forbidden". The auth service's body and headers are not
+//   - 401: the client gets a 401 with code "unauthorized" and the auth
+//     service's WWW-Authenticate fields; 403: a 403 with code
+//     "forbidden". The auth service's body and other headers are not
 //     passed on.
 //   - anything else, a body over the limit or one that does not decode:
 //     502 with code [CodeAuthUnavailable]; no answer before the timeout:
@@ -352,6 +354,10 @@ func (a *authCheck) verify(c *Ctx) (*authCall, *Error) {
 	res.Body.Close()
 	call.buf = call.body[:0]
 	status := res.StatusCode
+	var challenge []string // a 401's WWW-Authenticate, passed to the client
+	if status == http.StatusUnauthorized {
+		challenge = slices.Clone(res.Header["Www-Authenticate"])
+	}
 	if e, isH1 := c.rt.gw.eng.(h1Engine); isH1 {
 		e.t.Recycle(res) // nothing of it is kept: the body is copied
 	}
@@ -369,7 +375,11 @@ func (a *authCheck) verify(c *Ctx) (*authCall, *Error) {
 	a.done(call)
 	switch status {
 	case http.StatusUnauthorized:
-		return nil, Unauthorized("authentication required")
+		e := Unauthorized("authentication required")
+		if len(challenge) > 0 {
+			e.Header = http.Header{"Www-Authenticate": challenge}
+		}
+		return nil, e
 	case http.StatusForbidden:
 		return nil, Forbidden("access denied")
 	}

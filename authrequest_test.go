@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -624,5 +625,54 @@ func BenchmarkAuthRequestCall(b *testing.B) {
 				})
 			})
 		}
+	}
+}
+
+// TestAuthRequestPassesChallenge: a 401 from the auth service reaches the
+// client with the service's WWW-Authenticate fields (RFC 9110 requires a
+// 401 to carry one), and nothing else of the service's answer; a 403's
+// fields are not passed.
+func TestAuthRequestPassesChallenge(t *testing.T) {
+	auth := newAuthStub(t, func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h["Www-Authenticate"] = []string{`Bearer realm="api", error="invalid_token"`, `Basic realm="api"`}
+		h.Set("X-Auth-Debug", "token expired 3s ago")
+		status := http.StatusUnauthorized
+		if r.Header.Get("Authorization") == "Bearer banned" {
+			status = http.StatusForbidden
+		}
+		w.WriteHeader(status)
+		io.WriteString(w, `{"error":"who are you"}`)
+	})
+	up := newEcho(t)
+	s := authGateway(t, up.URL, AuthRequest(auth.URL, applyIdentity))
+
+	res, body := authGet(t, s.URL+"/api/me", map[string]string{"Authorization": "Bearer old"})
+	if res.StatusCode != http.StatusUnauthorized || !strings.HasPrefix(body, CodeUnauthorized+":") {
+		t.Fatalf("got %d %q, want 401 %s", res.StatusCode, body, CodeUnauthorized)
+	}
+	want := []string{`Bearer realm="api", error="invalid_token"`, `Basic realm="api"`}
+	if got := res.Header.Values("WWW-Authenticate"); !slices.Equal(got, want) {
+		t.Errorf("WWW-Authenticate = %q, want %q", got, want)
+	}
+	if v := res.Header.Get("X-Auth-Debug"); v != "" {
+		t.Errorf("the auth service's X-Auth-Debug reached the client: %q", v)
+	}
+	if strings.Contains(body, "who are you") {
+		t.Errorf("the auth service's body reached the client: %q", body)
+	}
+
+	res, _ = authGet(t, s.URL+"/api/me", map[string]string{"Authorization": "Bearer banned"})
+	if res.StatusCode != http.StatusForbidden {
+		t.Fatalf("status %d, want 403", res.StatusCode)
+	}
+	if v := res.Header.Values("WWW-Authenticate"); len(v) != 0 {
+		t.Errorf("a 403 passed the auth service's WWW-Authenticate: %q", v)
+	}
+	if n := up.count(); n != 0 {
+		t.Errorf("upstream received %d requests, want 0", n)
+	}
+	if n := auth.count(); n != 2 {
+		t.Errorf("auth calls = %d, want 2", n)
 	}
 }

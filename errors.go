@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"strconv"
+
+	"github.com/apigate-go/apigate/internal/field"
+	"github.com/apigate-go/apigate/internal/hop"
 )
 
 // Stable error codes. Every error a client can see carries one; they never
@@ -59,6 +63,13 @@ type Error struct {
 	Detail string
 	// Err is the underlying cause, if any (also internal).
 	Err error
+	// Header holds fields sent with the error response, such as
+	// WWW-Authenticate on a 401 (RFC 9110 requires one) or Retry-After on
+	// a 503. The gateway sets them before calling the [ErrorRenderer],
+	// which may replace them. Fields that would change the response's
+	// framing (Content-Length, Transfer-Encoding and the other hop-by-hop
+	// fields) and fields with an invalid name or value are not sent.
+	Header http.Header
 }
 
 // Error returns "apigate: code: message", with the detail and cause when
@@ -183,6 +194,35 @@ func (r *Response) write(w http.ResponseWriter) {
 	h.Set("Content-Length", strconv.Itoa(len(r.Body)))
 	w.WriteHeader(r.Status)
 	w.Write(r.Body)
+}
+
+// render sends e to the client through the gateway's renderer, with the
+// fields of e.Header that may go out.
+func (g *Gateway) render(w http.ResponseWriter, r *http.Request, e *Error) {
+	if len(e.Header) > 0 {
+		setErrorHeader(w.Header(), e.Header)
+	}
+	g.renderer(w, r, e)
+}
+
+// setErrorHeader copies src's fields into dst, replacing dst's values,
+// except those that are invalid or would change the response's framing.
+func setErrorHeader(dst, src http.Header) {
+	for k, vv := range src {
+		k = textproto.CanonicalMIMEHeaderKey(k)
+		if !field.ValidName(k) || hop.IsHop(k) || k == "Content-Length" {
+			continue
+		}
+		var ok []string
+		for _, v := range vv {
+			if field.ValidValue(v) {
+				ok = append(ok, v)
+			}
+		}
+		if len(ok) > 0 {
+			dst[k] = ok
+		}
+	}
 }
 
 // ErrorRenderer writes an *Error to the client. It is called for every

@@ -345,6 +345,31 @@ func ExampleJSONErrors() {
 	// 404 {"error":{"code":"not_found","message":"no route for /nope"}}
 }
 
+// A 401 must name how to authenticate (RFC 9110): Error.Header carries
+// WWW-Authenticate to the client with the rendered error.
+func ExampleError_header() {
+	backend := newUpstream()
+	defer backend.Close()
+
+	auth := func(c *apigate.Ctx) error {
+		if c.Header("Authorization") == "" {
+			e := apigate.Unauthorized("missing token")
+			e.Header = http.Header{"WWW-Authenticate": {`Bearer realm="api"`}}
+			return e
+		}
+		return nil
+	}
+	api := apigate.Service("/api", apigate.GET("/reports", apigate.Before(auth)))
+	gw := apigate.MustNew(apigate.Mount(api, backend.URL))
+	defer gw.CloseIdleConnections()
+
+	w := httptest.NewRecorder()
+	gw.ServeHTTP(w, httptest.NewRequest("GET", "/api/reports", nil))
+	fmt.Println(w.Code, w.Header().Get("WWW-Authenticate"))
+	// Output:
+	// 401 Bearer realm="api"
+}
+
 func ExampleRespondJSON() {
 	backend := newUpstream()
 	defer backend.Close()

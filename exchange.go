@@ -190,7 +190,7 @@ func (x *exchange) failed(b balancer.Backend, e *Error, lat time.Duration) {
 		x.w.Header().Set("Connection", "close")
 	}
 	x.status = e.Status
-	g.renderer(x.w, x.r, e)
+	g.render(x.w, x.r, e)
 }
 
 // succeeded records that backend b answered and delivers its response.

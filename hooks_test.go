@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -261,5 +262,57 @@ func TestRequireState(t *testing.T) {
 	}
 	if up.count() != before {
 		t.Error("upstream reached")
+	}
+}
+
+// TestErrorHeader: the fields of Error.Header go out with the rendered
+// error, after any set earlier and before the renderer's own; fields that
+// would change the framing, hop-by-hop fields and invalid ones do not.
+func TestErrorHeader(t *testing.T) {
+	up := newEcho(t)
+	deny := func(c *Ctx) error {
+		e := Unauthorized("token expired")
+		e.Header = http.Header{
+			"Www-Authenticate":  {`Bearer error="invalid_token"`},
+			"cache-control":     {"no-store"},       // not canonical: sent canonical
+			"Content-Type":      {"text/html"},      // the renderer's wins
+			"Content-Length":    {"1"},              // framing: dropped
+			"Connection":        {"close"},          // hop-by-hop: dropped
+			"Transfer-Encoding": {"chunked"},        // framing: dropped
+			"X-Bad":             {"a\r\nX-Evil: 1"}, // invalid value: dropped
+			"Bad Name":          {"v"},              // invalid name: dropped
+		}
+		return fmt.Errorf("checking token: %w", e)
+	}
+	_, s := serveGateway(t, Mount(Service("/api", GET("/me", Before(deny))), up.URL), WithErrorRenderer(JSONErrors))
+	res, body := get(t, s.URL+"/api/me")
+	if res.StatusCode != http.StatusUnauthorized || !strings.Contains(body, `"code":"unauthorized"`) {
+		t.Fatalf("got %d %q, want 401 unauthorized", res.StatusCode, body)
+	}
+	want := map[string]string{
+		"Www-Authenticate": `Bearer error="invalid_token"`,
+		"Cache-Control":    "no-store",
+		"Content-Type":     "application/json",
+		"Content-Length":   strconv.Itoa(len(body)),
+	}
+	for k, v := range want {
+		if got := res.Header.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	for _, k := range []string{"X-Bad", "X-Evil", "Bad Name", "Connection"} {
+		if v, ok := res.Header[k]; ok {
+			t.Errorf("%s sent: %q", k, v)
+		}
+	}
+	if res.Close || len(res.TransferEncoding) != 0 {
+		t.Errorf("framing changed: close %v, transfer encoding %q", res.Close, res.TransferEncoding)
+	}
+	// The connection stays usable: a second request on it is answered.
+	if res, _ := get(t, s.URL+"/api/me"); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("second request: status %d", res.StatusCode)
+	}
+	if n := up.count(); n != 0 {
+		t.Errorf("upstream received %d requests, want 0", n)
 	}
 }

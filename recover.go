@@ -108,7 +108,7 @@ func (g *Gateway) renderSafely(w http.ResponseWriter, r *http.Request, e *Error)
 			TextErrors(w, r, e)
 		}
 	}()
-	g.renderer(tw, r, e)
+	g.render(tw, r, e)
 }
 
 // trackWriter records whether a response was started through it.

@@ -21,13 +21,13 @@ func (g *Gateway) switchProtocols(w http.ResponseWriter, r *http.Request, reqTyp
 	backConn, ok := res.Body.(io.ReadWriteCloser)
 	if reqType == "" || !strings.EqualFold(resType, reqType) || !ok {
 		res.Body.Close()
-		g.renderer(w, r, &Error{Status: http.StatusBadGateway, Code: CodeBadGateway, Message: "upstream switched protocols unexpectedly"})
+		g.render(w, r, &Error{Status: http.StatusBadGateway, Code: CodeBadGateway, Message: "upstream switched protocols unexpectedly"})
 		return
 	}
 	defer backConn.Close()
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		g.renderer(w, r, &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "cannot switch protocols", Err: err})
+		g.render(w, r, &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "cannot switch protocols", Err: err})
 		return
 	}
 	defer conn.Close()

@@ -40,7 +40,7 @@ func Remove(h http.Header) {
 		// A small header: checking its keys beats looking up every
 		// hop-by-hop name.
 		for k := range h {
-			if isHop(k) {
+			if IsHop(k) {
 				delete(h, k)
 			}
 		}
@@ -51,8 +51,8 @@ func Remove(h http.Header) {
 	}
 }
 
-// isHop reports whether k, in canonical form, is one of headers.
-func isHop(k string) bool {
+// IsHop reports whether k, in canonical form, is one of headers.
+func IsHop(k string) bool {
 	switch k {
 	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
 		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
