@@ -158,7 +158,9 @@ func GatewayTimeout(message string) *Error {
 
 // Response is a complete response a hook or map returns as its error to
 // answer the client directly: the renderer is bypassed and nothing goes
-// upstream. Build one with [Respond] or [RespondJSON].
+// upstream. Build one with [Respond] or [RespondJSON]. Content-Length is
+// set from Body; as with [Error].Header, hop-by-hop fields and fields with
+// an invalid name or value in Header are not sent.
 type Response struct {
 	Status int
 	Header http.Header
@@ -188,9 +190,7 @@ func RespondJSON(status int, v any) error {
 
 func (r *Response) write(w http.ResponseWriter) {
 	h := w.Header()
-	for k, v := range r.Header {
-		h[k] = v
-	}
+	setClientHeader(h, r.Header)
 	h.Set("Content-Length", strconv.Itoa(len(r.Body)))
 	w.WriteHeader(r.Status)
 	w.Write(r.Body)
@@ -200,14 +200,16 @@ func (r *Response) write(w http.ResponseWriter) {
 // fields of e.Header that may go out.
 func (g *Gateway) render(w http.ResponseWriter, r *http.Request, e *Error) {
 	if len(e.Header) > 0 {
-		setErrorHeader(w.Header(), e.Header)
+		setClientHeader(w.Header(), e.Header)
 	}
 	g.renderer(w, r, e)
 }
 
-// setErrorHeader copies src's fields into dst, replacing dst's values,
-// except those that are invalid or would change the response's framing.
-func setErrorHeader(dst, src http.Header) {
+// setClientHeader copies the fields a hook or map chose for the client
+// (an [Error]'s or a [Response]'s) from src into dst, replacing dst's
+// values, except those that are invalid or would change the response's
+// framing.
+func setClientHeader(dst, src http.Header) {
 	for k, vv := range src {
 		k = textproto.CanonicalMIMEHeaderKey(k)
 		if !field.ValidName(k) || hop.IsHop(k) || k == "Content-Length" {

@@ -316,3 +316,45 @@ func TestErrorHeader(t *testing.T) {
 		t.Errorf("upstream received %d requests, want 0", n)
 	}
 }
+
+// TestRespondHeaderFiltered: a Response's fields go out as the hook set
+// them, but those that would change the framing, hop-by-hop fields and
+// invalid ones do not, as for Error.Header.
+func TestRespondHeaderFiltered(t *testing.T) {
+	up := newEcho(t)
+	answer := func(c *Ctx) error {
+		return Respond(http.StatusServiceUnavailable, http.Header{
+			"Retry-After":       {"30"},
+			"Content-Type":      {"text/plain"},
+			"Content-Length":    {"1"},
+			"Connection":        {"close"},
+			"Transfer-Encoding": {"chunked"},
+			"X-Bad":             {"a\r\nX-Evil: 1"},
+		}, []byte("down for maintenance"))
+	}
+	_, s := serveGateway(t, Mount(Service("/api", GET("/me", Before(answer))), up.URL))
+	res, body := get(t, s.URL+"/api/me")
+	if res.StatusCode != http.StatusServiceUnavailable || body != "down for maintenance" {
+		t.Fatalf("got %d %q, want 503 with the whole body", res.StatusCode, body)
+	}
+	if got := res.Header.Get("Retry-After"); got != "30" {
+		t.Errorf("Retry-After = %q, want 30", got)
+	}
+	if got := res.Header.Get("Content-Type"); got != "text/plain" {
+		t.Errorf("Content-Type = %q, want text/plain", got)
+	}
+	for _, k := range []string{"X-Bad", "X-Evil", "Connection"} {
+		if v, ok := res.Header[k]; ok {
+			t.Errorf("%s sent: %q", k, v)
+		}
+	}
+	if res.Close || len(res.TransferEncoding) != 0 {
+		t.Errorf("framing changed: close %v, transfer encoding %q", res.Close, res.TransferEncoding)
+	}
+	if res, _ := get(t, s.URL+"/api/me"); res.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("second request: status %d", res.StatusCode)
+	}
+	if n := up.count(); n != 0 {
+		t.Errorf("upstream received %d requests, want 0", n)
+	}
+}
