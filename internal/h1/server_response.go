@@ -400,18 +400,18 @@ func writeFields(bw *bufio.Writer, h http.Header) {
 // writeField writes one field, turning CR and LF in the value into
 // spaces so that a value cannot split the head.
 func writeField(bw *bufio.Writer, k, v string) {
+	if strings.IndexByte(v, '\n') < 0 && strings.IndexByte(v, '\r') < 0 {
+		putField(bw, k, v)
+		return
+	}
 	bw.WriteString(k)
 	bw.WriteString(": ")
-	if strings.ContainsAny(v, "\r\n") {
-		for i := 0; i < len(v); i++ {
-			c := v[i]
-			if c == '\r' || c == '\n' {
-				c = ' '
-			}
-			bw.WriteByte(c)
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '\r' || c == '\n' {
+			c = ' '
 		}
-	} else {
-		bw.WriteString(v)
+		bw.WriteByte(c)
 	}
 	bw.WriteString("\r\n")
 }
