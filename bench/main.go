@@ -11,7 +11,7 @@
 // their targets, and writes it, with an SVG chart, to results/.
 //
 // With -soak it runs a soak test instead: the apigate gateway under an
-// open loop over the routes at 70% of its measured maximum for five
+// open loop over the routes at half its measured maximum for five
 // minutes, the data service killed and restarted midway, its errors,
 // latency, RSS and goroutines recorded per window, written to
 // results/soak.md and results/soak.svg.

@@ -114,13 +114,13 @@ func TestSoakVerdictIncompleteRuns(t *testing.T) {
 
 func TestSoakMarkdown(t *testing.T) {
 	r := testSoak(map[int]int64{3: 40, 5: 2}, 21<<20, 104)
-	r.maxRPS = 1430
+	r.maxRPS = 2000
 	r.windows[4].Missed = 7
 	s := &suite{cfg: config{conns: 64, duration: 3 * time.Second}, loadBefore: -1}
 	md := s.soakMarkdown(reportMeta{date: "D", command: "go run . -soak", machine: "M", goVersion: "go1"}, r, r.verdict(), "soak.svg")
 	for _, want := range []string{
 		"- Command: `go run . -soak` (mode: short",
-		"open loop at 1,000 req/s, 70% of the 1,430 req/s maximum",
+		"open loop at 1,000 req/s, 50% of the 2,000 req/s maximum",
 		"killed (SIGKILL) at 15.0 s and listened again on the same port at 15.1 s (down 100ms)",
 		"| errors near the restart | 40 (status 502: 40) |",
 		"| errors away from the restart | **2** (status 502: 2) |",
