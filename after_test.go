@@ -426,7 +426,7 @@ func TestAfterAddsNoAllocations(t *testing.T) {
 		return nil
 	})
 	before := Before(func(c *Ctx) error { return nil })
-	slack := 0.0
+	slack := allocSlack
 	if raceEnabled {
 		slack = 3 // the borrowed Ctx's pool drops some at random
 	}

@@ -46,7 +46,7 @@ func TestInformationalForwardingAllocs(t *testing.T) {
 		for range 20 { // warm the pools and connections
 			get()
 		}
-		return testing.AllocsPerRun(500, get)
+		return allocsPerRun(200, get)
 	}
 	for _, tt := range []struct {
 		name   string
@@ -55,9 +55,9 @@ func TestInformationalForwardingAllocs(t *testing.T) {
 	}{{"http1", EngineHTTP1, 0}, {"nethttp", EngineNetHTTP, 1}} {
 		t.Run(tt.name, func(t *testing.T) {
 			on, off := allocs(tt.engine), allocs(tt.engine, WithoutInformational())
-			t.Logf("allocs/request: forwarding 1xx %.0f, WithoutInformational %.0f", on, off)
-			if on-off > tt.want {
-				t.Errorf("forwarding 1xx costs %.0f allocations per request, want at most %.0f", on-off, tt.want)
+			t.Logf("allocs/request: forwarding 1xx %.2f, WithoutInformational %.2f", on, off)
+			if on-off > tt.want+allocSlack {
+				t.Errorf("forwarding 1xx costs %.2f allocations per request, want at most %.0f", on-off, tt.want)
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"sync"
@@ -416,8 +417,8 @@ func TestRateLimitAllocs(t *testing.T) {
 	limitedQuiet := handlerAllocs(t, quiet, "/api/limited/7")
 	limitedPrepared := handlerAllocs(t, prepared, "/api/limited/7")
 	limited := handlerAllocs(t, mixed, "/api/limited/7")
-	t.Logf("allocs/request: no limit %.0f, unlimited route beside a limit %.0f, limited without headers %.0f, "+
-		"limited with prepared headers %.0f, limited with headers %.0f",
+	t.Logf("allocs/request: no limit %.2f, unlimited route beside a limit %.2f, limited without headers %.2f, "+
+		"limited with prepared headers %.2f, limited with headers %.2f",
 		base, unlimited, limitedQuiet, limitedPrepared, limited)
 	for _, c := range []struct {
 		name      string
@@ -428,8 +429,8 @@ func TestRateLimitAllocs(t *testing.T) {
 		{"a limited route with prepared headers", limitedPrepared, base},
 		{"a limited route with headers", limited, base + 2},
 	} {
-		if c.got != c.want {
-			t.Errorf("%s allocates %.0f per request, want %.0f", c.name, c.got, c.want)
+		if math.Abs(c.got-c.want) > allocSlack {
+			t.Errorf("%s allocates %.2f per request, want %.0f", c.name, c.got, c.want)
 		}
 	}
 }

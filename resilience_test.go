@@ -408,7 +408,7 @@ func TestResilienceAddsNoAllocations(t *testing.T) {
 		t.Logf("engine %d: allocs/request %.1f with resilience off, %.1f with everything on", e, a, b)
 		// The race detector makes sync.Pool drop items at random: allow
 		// for that there.
-		slack := 0.0
+		slack := allocSlack
 		if raceEnabled {
 			slack = 3
 		}
