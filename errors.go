@@ -68,7 +68,8 @@ type Error struct {
 	// a 503. The gateway sets them before calling the [ErrorRenderer],
 	// which may replace them. Fields that would change the response's
 	// framing (Content-Length, Transfer-Encoding and the other hop-by-hop
-	// fields) and fields with an invalid name or value are not sent.
+	// fields), fields with an invalid name and invalid values are not
+	// sent.
 	Header http.Header
 }
 
@@ -159,8 +160,8 @@ func GatewayTimeout(message string) *Error {
 // Response is a complete response a hook or map returns as its error to
 // answer the client directly: the renderer is bypassed and nothing goes
 // upstream. Build one with [Respond] or [RespondJSON]. Content-Length is
-// set from Body; as with [Error].Header, hop-by-hop fields and fields with
-// an invalid name or value in Header are not sent.
+// set from Body; as with [Error].Header, hop-by-hop fields, fields with an
+// invalid name and invalid values in Header are not sent.
 type Response struct {
 	Status int
 	Header http.Header
