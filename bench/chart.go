@@ -19,6 +19,8 @@ func rowColor(row string) string {
 		return "#2f9e44"
 	case rowL4:
 		return "#495057"
+	case rowFloor:
+		return "#adb5bd"
 	case rowNginx:
 		return "#f08c00"
 	}

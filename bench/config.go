@@ -13,17 +13,22 @@ import (
 
 // Rows of the report, in order. direct is load sent straight to the data
 // service; l4 is the same load through haproxy in TCP mode, the most a
-// proxy that parses nothing costs.
+// proxy that parses nothing costs; go-floor is the same load through the
+// least an HTTP proxy in Go does (command floor), the floor of any
+// gateway on Go's network poller.
 const (
 	rowDirect  = "direct"
 	rowL4      = "l4"
+	rowFloor   = "go-floor"
 	rowStdlib  = "stdlib"
 	rowApigate = "apigate"
 	rowNginx   = "nginx"
 )
 
 // knownRows returns every row name, in report order.
-func knownRows() []string { return []string{rowDirect, rowL4, rowStdlib, rowApigate, rowNginx} }
+func knownRows() []string {
+	return []string{rowDirect, rowL4, rowFloor, rowStdlib, rowApigate, rowNginx}
+}
 
 // config is the driver's configuration, from flags and the mode's defaults.
 type config struct {
@@ -93,7 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.rate, "rate", 0, "open-loop request rate, requests per second (default 2000, quick 1000)")
 	fs.IntVar(&c.openConns, "open-conns", 0, "open-loop maximum connections (default 64, quick 32)")
 	fs.StringVar(&routes, "routes", strings.Join(contract.Names(), ","), "comma-separated routes to measure")
-	fs.StringVar(&rows, "gateways", strings.Join(knownRows(), ","), "comma-separated rows: direct, l4 (haproxy in TCP mode), stdlib, apigate, nginx (nginx and l4 are skipped when not installed)")
+	fs.StringVar(&rows, "gateways", strings.Join(knownRows(), ","), "comma-separated rows: direct, l4 (haproxy in TCP mode), go-floor (a minimal Go proxy), stdlib, apigate, nginx (nginx and l4 are skipped when not installed)")
 	fs.StringVar(&c.generator, "generator", "auto", "closed-loop generator: wrk, go (built in) or auto (wrk when installed)")
 	fs.IntVar(&c.wrkThreads, "wrk-threads", 1, "wrk threads")
 	fs.IntVar(&c.gomaxprocs, "gomaxprocs", 0, "GOMAXPROCS of the Go gateways and backends (default: the runtime's, the number of cores)")

@@ -162,7 +162,8 @@ func (s *suite) markdown(meta reportMeta, sums []routeSummary, chart string) str
 	fmt.Fprintf(&b, "- Rounds: %d, interleaved (round → route → gateway, the gateway order rotating each round); figures are medians across rounds, errors are summed, peak RSS is the highest\n", c.rounds)
 	b.WriteString("- CPU/req: the gateway's user+system CPU time during the throughput measurement divided by the requests answered; peak RSS: its VmHWM, reset before each measurement (summed over the gateway's processes: apigate's 2, nginx's master and workers; haproxy: one process)\n")
 	b.WriteString("- Same work per request: every gateway (stdlib, apigate, nginx) sends the data service (and the /my-items auth service) X-Forwarded-For, X-Forwarded-Host, X-Forwarded-Proto, an RFC 7239 Forwarded and a request ID it generates in X-Request-Id, which it also returns to the client, as a production gateway does (validation checks that the data service gets them before the load)\n")
-	b.WriteString("- direct and l4 are sent the request a gateway sends upstream (identity headers set, lookup rewritten) without the forwarding and request-ID headers, which the data service ignores: l4 is the most any proxy can carry on this machine\n\n")
+	b.WriteString("- direct and l4 are sent the request a gateway sends upstream (identity headers set, lookup rewritten) without the forwarding and request-ID headers, which the data service ignores: l4 is the most any proxy can carry on this machine\n")
+	b.WriteString("- go-floor is sent the same requests as l4 and adds the forwarding and request-ID headers: a Go proxy that parses only the framing, checks nothing and keeps one upstream connection per client connection (bench/floor), the least any gateway on Go's network poller costs\n\n")
 
 	b.WriteString(apigateSummary(sums))
 	for _, rs := range sums {

@@ -66,7 +66,7 @@ func TestNiceScale(t *testing.T) {
 	}
 }
 
-// testSuite returns a suite with five rows and two rounds of samples on
+// testSuite returns a suite with six rows and two rounds of samples on
 // two routes (lookup measured on stdlib only).
 func testSuite() (*suite, results) {
 	s := &suite{
@@ -75,6 +75,7 @@ func testSuite() (*suite, results) {
 		rows: []*row{
 			{name: rowDirect, direct: true},
 			{name: rowL4, direct: true, proc: &proc{}},
+			{name: rowFloor, direct: true, proc: &proc{}},
 			{name: rowStdlib, proc: &proc{}},
 			{name: rowApigate, proc: &proc{}},
 			{name: rowNginx, proc: &proc{}},
@@ -87,6 +88,7 @@ func testSuite() (*suite, results) {
 		"items": {
 			rowDirect:  {{rps: 100000, lat: lat(time.Millisecond)}, {rps: 90000, lat: lat(time.Millisecond)}},
 			rowL4:      {{rps: 64000, lat: lat(time.Millisecond), cpuPerR: 10 * time.Microsecond, rss: 15 << 20}, {rps: 66000, lat: lat(time.Millisecond), cpuPerR: 10 * time.Microsecond, rss: 15 << 20}},
+			rowFloor:   {{rps: 55000, lat: lat(time.Millisecond), cpuPerR: 16 * time.Microsecond, rss: 8 << 20}, {rps: 57000, lat: lat(time.Millisecond), cpuPerR: 17 * time.Microsecond, rss: 8 << 20}},
 			rowStdlib:  {{rps: 30000, lat: lat(4 * time.Millisecond), cpuPerR: 40 * time.Microsecond, rss: 20 << 20}, {rps: 32000, lat: lat(4 * time.Millisecond), cpuPerR: 42 * time.Microsecond, rss: 22 << 20}},
 			rowApigate: {{rps: 60000, lat: lat(2 * time.Millisecond), cpuPerR: 20 * time.Microsecond, rss: 10 << 20, errors: 1}, {rps: 62000, lat: lat(2 * time.Millisecond), cpuPerR: 20 * time.Microsecond, rss: 12 << 20}},
 			rowNginx:   {{rps: 50000, lat: lat(3 * time.Millisecond), cpuPerR: 16 * time.Microsecond, rss: 32 << 20}, {rps: 50000, lat: lat(time.Millisecond), cpuPerR: 16 * time.Microsecond, rss: 30 << 20}},
@@ -155,6 +157,8 @@ func TestSummarizeAndMarkdown(t *testing.T) {
 		"| gateway | req/s | × nginx | × stdlib | % of L4 | % of direct | p50 ms | p99 ms | p99.9 ms | errors | CPU µs/req | peak RSS MiB |\n",
 		"| apigate | 61,000 | 1.22× | 1.97× | 94% | 64% | 0.50 | 2.00 | 4.00 | 1 | 20.0 | 12.0 |",
 		"| l4 | 65,000 | 1.30× | 2.10× | 100% | 69% | 0.25 | 1.00 | 2.00 | 0 | 10.0 | 15.0 |",
+		"| go-floor | 56,000 | 1.12× | 1.81× | 86% | 59% | 0.25 | 1.00 | 2.00 | 0 | 16.5 | 8.0 |",
+		"- go-floor is sent the same requests as l4",
 		"| direct | 95,000 | 1.90× | 3.07× | 146% | 100% |",
 		"| stdlib | 10,000 | — | 1.00× | — | — |",
 		"![throughput and p99 latency per route](chart.svg)",
@@ -172,9 +176,9 @@ func TestApigateSummary(t *testing.T) {
 	s, res := testSuite()
 	got := apigateSummary(s.summarize(res))
 	// items: 1.22× nginx, 1.97× stdlib, 94% of L4; p99 2 ms vs nginx's
-	// median 2 ms, CPU 20 vs 16 µs, RSS 12 vs 32 MiB. lookup has no
-	// apigate row.
-	want := "| `GET /items` | 1.22× ✓ | 1.97× ✓ | 94% ✓ | 1.00 ✓ | 1.25 ✗ | 0.38 ✓ |\n"
+	// median 2 ms, CPU 20 vs 16 µs, RSS 12 vs 32 MiB; CPU 20 vs the
+	// floor's median 16.5 µs, unmarked. lookup has no apigate row.
+	want := "| `GET /items` | 1.22× ✓ | 1.97× ✓ | 94% ✓ | 1.00 ✓ | 1.25 ✗ | 0.38 ✓ | 1.21 |\n"
 	if !strings.Contains(got, want) {
 		t.Errorf("summary lacks %q:\n%s", want, got)
 	}
@@ -182,15 +186,17 @@ func TestApigateSummary(t *testing.T) {
 		t.Errorf("summary has a line for a route without apigate:\n%s", got)
 	}
 
-	// Without nginx, its ratios are blank and unmarked; the stdlib and L4
-	// targets still apply, and % of L4 is marked on /items only.
+	// Without nginx and the floor, their ratios are blank and unmarked;
+	// the stdlib and L4 targets still apply, and % of L4 is marked on
+	// /items only.
 	delete(res["items"], rowNginx)
+	delete(res["items"], rowFloor)
 	res["lookup"][rowApigate] = []sample{{rps: 15000}}
 	res["lookup"][rowL4] = []sample{{rps: 30000}}
 	got = apigateSummary(s.summarize(res))
 	for _, want := range []string{
-		"| `GET /items` | — | 1.97× ✓ | 94% ✓ | — | — | — |\n",
-		"| `POST /items/lookup` | — | 1.50× ✗ | 50% | — | — | — |\n",
+		"| `GET /items` | — | 1.97× ✓ | 94% ✓ | — | — | — | — |\n",
+		"| `POST /items/lookup` | — | 1.50× ✗ | 50% | — | — | — | — |\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("summary lacks %q:\n%s", want, got)

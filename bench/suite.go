@@ -21,8 +21,8 @@ import (
 type row struct {
 	name string
 	base string // URL the load goes to
-	// direct rows (direct and l4) are sent the requests that reach the data
-	// service once a gateway has done its work.
+	// direct rows (direct, l4 and go-floor) are sent the requests that
+	// reach the data service once a gateway has done its work.
 	direct bool
 	// proc is the process whose CPU and memory are measured, nil for the
 	// direct row.
@@ -91,6 +91,8 @@ func (s *suite) setup(ctx context.Context, stderr io.Writer) error {
 			pkgs = append(pkgs, "stdlib")
 		case rowApigate:
 			pkgs = append(pkgs, "gateway")
+		case rowFloor:
+			pkgs = append(pkgs, "floor")
 		}
 	}
 	built, buildErrs := buildAll(ctx, s.modDir, s.tmp, pkgs)
@@ -113,6 +115,11 @@ func (s *suite) setup(ctx context.Context, stderr io.Writer) error {
 			} else {
 				bins[name] = built["gateway"]
 			}
+		case rowFloor:
+			if err := buildErrs["floor"]; err != nil {
+				return err
+			}
+			bins[name] = built["floor"]
 		case rowNginx:
 			var why string
 			if ng, why = findNginx(); why != "" {
@@ -206,7 +213,7 @@ func (s *suite) setup(ctx context.Context, stderr io.Writer) error {
 		if err := p.waitReady(ctx, addr); err != nil {
 			return err
 		}
-		s.rows = append(s.rows, &row{name: name, base: "http://" + addr, direct: name == rowL4, proc: p})
+		s.rows = append(s.rows, &row{name: name, base: "http://" + addr, direct: name == rowL4 || name == rowFloor, proc: p})
 	}
 	return s.validate(ctx, stderr)
 }
