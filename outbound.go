@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -171,6 +172,11 @@ type headerBuf struct {
 // nil.
 func (g *Gateway) outHeader(r *http.Request, buf *headerBuf) (http.Header, string) {
 	in := r.Header
+	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		ip = ""
+	}
+	trusted := len(g.trusted) > 0 && g.isTrusted(ip)
 	nv := 0
 	for _, vv := range in {
 		nv += len(vv)
@@ -196,7 +202,13 @@ func (g *Gateway) outHeader(r *http.Request, buf *headerBuf) (http.Header, strin
 		h = buf.h
 		clear(h)
 	}
+	// Hop-by-hop fields, and the forwarding fields of a peer that is not
+	// trusted (forwarded sets its own), are left out as the fields are
+	// copied, which costs less than deleting them after.
 	for k, vv := range in {
+		if hop.IsHop(k) || !trusted && isForwarding(k) {
+			continue
+		}
 		if vv == nil {
 			h[k] = nil
 			continue
@@ -209,9 +221,8 @@ func (g *Gateway) outHeader(r *http.Request, buf *headerBuf) (http.Header, strin
 	if upType != "" && !slices.Contains(g.upgrades, upType) {
 		upType = ""
 	}
-	te := hop.TE(in)
-	hop.Remove(h)
-	if te {
+	hop.RemoveListed(h, in["Connection"])
+	if hop.TE(in) {
 		h["Te"] = []string{"trailers"}
 	}
 	if upType != "" {
@@ -221,7 +232,7 @@ func (g *Gateway) outHeader(r *http.Request, buf *headerBuf) (http.Header, strin
 	if _, ok := h["User-Agent"]; !ok {
 		h["User-Agent"] = nil // keep Go's default User-Agent out
 	}
-	g.forwarded(h, r, sv)
+	g.forwarded(h, r, ip, trusted, sv)
 	return h, upType
 }
 

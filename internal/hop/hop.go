@@ -26,16 +26,7 @@ var headers = [...]string{
 // named in its Connection header. It allocates only when Connection lists
 // a header that is not already canonical.
 func Remove(h http.Header) {
-	for _, v := range h["Connection"] {
-		for v != "" {
-			var name string
-			name, v, _ = strings.Cut(v, ",")
-			name = textproto.TrimString(name)
-			if name != "" {
-				delete(h, textproto.CanonicalMIMEHeaderKey(name))
-			}
-		}
-	}
+	RemoveListed(h, h["Connection"])
 	if len(h) < len(headers) {
 		// A small header: checking its keys beats looking up every
 		// hop-by-hop name.
@@ -51,6 +42,39 @@ func Remove(h http.Header) {
 	}
 }
 
+// RemoveListed deletes from h every header named in conn, the values of
+// a Connection header, except the hop-by-hop headers ([IsHop]), which the
+// caller removes: [Remove] after it, and a copy of a header that left
+// them out as it was made, with the original's Connection values. It
+// allocates only when conn lists a header that is not already canonical,
+// other than the usual "keep-alive", "close" and "upgrade".
+func RemoveListed(h http.Header, conn []string) {
+	for _, v := range conn {
+		for v != "" {
+			var name string
+			name, v, _ = strings.Cut(v, ",")
+			name = textproto.TrimString(name)
+			switch {
+			case name == "" || isHopFold(name):
+			case strings.EqualFold(name, "close"):
+				delete(h, "Close")
+			default:
+				delete(h, textproto.CanonicalMIMEHeaderKey(name))
+			}
+		}
+	}
+}
+
+// isHopFold reports whether name is a hop-by-hop header's, in any case.
+func isHopFold(name string) bool {
+	for _, k := range headers {
+		if len(k) == len(name) && strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // IsHop reports whether k, in canonical form, is one of headers.
 func IsHop(k string) bool {
 	switch k {
@@ -64,10 +88,12 @@ func IsHop(k string) bool {
 // UpgradeType returns the protocol a request or response asks to upgrade
 // to, lower-cased, or "" when its Connection header does not name upgrade.
 func UpgradeType(h http.Header) string {
-	if !HasToken(h["Connection"], "upgrade") {
+	// Most messages have no Upgrade header: one lookup tells.
+	up := h["Upgrade"]
+	if len(up) == 0 || !HasToken(h["Connection"], "upgrade") {
 		return ""
 	}
-	return strings.ToLower(textproto.TrimString(h.Get("Upgrade")))
+	return strings.ToLower(textproto.TrimString(up[0]))
 }
 
 // TE reports whether h's TE header accepts trailers, which a proxy must

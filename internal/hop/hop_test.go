@@ -36,6 +36,15 @@ func TestRemove(t *testing.T) {
 			"Host":       {"h"},
 		},
 		out: http.Header{"X-Keep": {"k"}, "Host": {"h"}},
+	}, {
+		name: "options named in any case, a field called Close",
+		in: http.Header{
+			"Connection": {"CLOSE, Keep-Alive,UPGRADE", "x-a"},
+			"Close":      {"c"},
+			"X-A":        {"a"},
+			"X-Keep":     {"k"},
+		},
+		out: http.Header{"X-Keep": {"k"}},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,6 +53,22 @@ func TestRemove(t *testing.T) {
 				t.Errorf("after Remove = %v, want %v", tt.in, tt.out)
 			}
 		})
+	}
+}
+
+// TestRemoveListed checks the copy's half of Remove: the fields named in
+// Connection values go, the hop-by-hop ones stay for the caller, and the
+// usual options cost no allocation.
+func TestRemoveListed(t *testing.T) {
+	h := http.Header{"Keep-Alive": {"1"}, "Upgrade": {"u"}, "Close": {"c"}, "X-A": {"a"}, "X-B": {"b"}, "X-Keep": {"k"}}
+	RemoveListed(h, []string{"keep-alive, close, upgrade", " x-a ,,X-B"})
+	want := http.Header{"Keep-Alive": {"1"}, "Upgrade": {"u"}, "X-Keep": {"k"}}
+	if !reflect.DeepEqual(h, want) {
+		t.Errorf("after RemoveListed = %v, want %v", h, want)
+	}
+	conn := []string{"keep-alive, Close, upgrade, X-Canonical"}
+	if n := testing.AllocsPerRun(100, func() { RemoveListed(h, conn) }); n != 0 {
+		t.Errorf("RemoveListed(%q) allocates %v times, want 0", conn, n)
 	}
 }
 
