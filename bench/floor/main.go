@@ -66,12 +66,21 @@ func main() {
 	})
 }
 
-// spawn runs n copies of this process on one port until ctx is done.
+// spawn runs n copies of this process on one port until ctx is done,
+// each with profiles of its own.
 func spawn(ctx context.Context, n int) error {
 	procs := max(1, runtime.GOMAXPROCS(0)/n)
 	cmds := make([]*exec.Cmd, n)
 	for i := range cmds {
-		cmd := exec.CommandContext(ctx, os.Args[0], os.Args[1:]...)
+		var args []string
+		flag.Visit(func(f *flag.Flag) {
+			v := f.Value.String()
+			if (f.Name == "cpuprofile" || f.Name == "memprofile") && v != "" {
+				v += ".worker-" + strconv.Itoa(i+1)
+			}
+			args = append(args, "-"+f.Name+"="+v)
+		})
+		cmd := exec.CommandContext(ctx, os.Args[0], args...)
 		cmd.Env = append(os.Environ(), workerEnv+"=1", "GOMAXPROCS="+strconv.Itoa(procs))
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		if err := cmd.Start(); err != nil {

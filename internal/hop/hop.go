@@ -24,7 +24,8 @@ var headers = [...]string{
 
 // Remove deletes the hop-by-hop headers from h, including every header
 // named in its Connection header. It allocates only when Connection lists
-// a header that is not already canonical.
+// a header that is not already canonical, other than the usual
+// "keep-alive", "close" and "upgrade".
 func Remove(h http.Header) {
 	RemoveListed(h, h["Connection"])
 	if len(h) < len(headers) {
@@ -86,7 +87,8 @@ func IsHop(k string) bool {
 }
 
 // UpgradeType returns the protocol a request or response asks to upgrade
-// to, lower-cased, or "" when its Connection header does not name upgrade.
+// to, lower-cased, or "" when it has no Upgrade header or its Connection
+// header does not name upgrade.
 func UpgradeType(h http.Header) string {
 	// Most messages have no Upgrade header: one lookup tells.
 	up := h["Upgrade"]
