@@ -3,6 +3,8 @@
 // client and server ask whether a name or value may be sent or accepted.
 package field
 
+import "net/textproto"
+
 // tchar marks the characters of an RFC 9110 token.
 var tchar = func() (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {
@@ -40,4 +42,29 @@ func ValidValue(s string) bool {
 		}
 	}
 	return true
+}
+
+// CanonicalName reports whether s is a valid field name (see [ValidName])
+// and returns it in the canonical form of [textproto.CanonicalMIMEHeaderKey]:
+// s itself, without allocating, when it is canonical already. It reads s
+// once, where checking it and then canonicalizing it reads it three times.
+func CanonicalName(s string) (string, bool) {
+	if s == "" {
+		return "", false
+	}
+	canonical, upper := true, true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !tchar[c] {
+			return "", false
+		}
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			canonical = false
+		}
+		upper = c == '-'
+	}
+	if canonical {
+		return s, true
+	}
+	return textproto.CanonicalMIMEHeaderKey(s), true
 }

@@ -1,6 +1,9 @@
 package field
 
-import "testing"
+import (
+	"net/textproto"
+	"testing"
+)
 
 func TestValidName(t *testing.T) {
 	tests := []struct {
@@ -49,5 +52,28 @@ func TestValidValue(t *testing.T) {
 		if got := ValidValue(tt.in); got != tt.want {
 			t.Errorf("ValidValue(%q) = %v, want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// FuzzCanonicalName checks CanonicalName against what it replaces:
+// ValidName, then textproto.CanonicalMIMEHeaderKey.
+func FuzzCanonicalName(f *testing.F) {
+	for _, s := range []string{"Content-Type", "content-type", "X-REQUEST-ID", "x-a-", "-x", "a b", "", "Te", "te", "ETag", "x_y.z~1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := CanonicalName(s)
+		if ok != ValidName(s) {
+			t.Fatalf("CanonicalName(%q) ok = %v, ValidName = %v", s, ok, !ok)
+		}
+		if ok && got != textproto.CanonicalMIMEHeaderKey(s) {
+			t.Fatalf("CanonicalName(%q) = %q, want %q", s, got, textproto.CanonicalMIMEHeaderKey(s))
+		}
+	})
+}
+
+func TestCanonicalNameAllocs(t *testing.T) {
+	if n := testing.AllocsPerRun(100, func() { CanonicalName("X-Request-Id") }); n != 0 {
+		t.Errorf("CanonicalName of a canonical name allocates %v times, want 0", n)
 	}
 }

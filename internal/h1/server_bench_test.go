@@ -104,3 +104,24 @@ func BenchmarkNetHTTPServerGET(b *testing.B) {
 		return func() { s.Close() }
 	})
 }
+
+// BenchmarkParseFields parses a browser's request header fields into a
+// new header and an upstream's response fields into a reused one, as the
+// server and the client do for each exchange.
+func BenchmarkParseFields(b *testing.B) {
+	const req = "Host: gw.example\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\nAccept: application/json\n" +
+		"Accept-Language: en-GB,en;q=0.9\nAccept-Encoding: gzip, deflate, br\nConnection: keep-alive\n" +
+		"Cookie: session=0123456789abcdef\nX-Request-Id: 4bf92f3577b34da6\n"
+	const res = "Server: fasthttp\nDate: Sun, 06 Dec 2026 22:00:00 GMT\nContent-Type: application/json\nContent-Length: 594\n"
+	h := make(http.Header)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseFields(req); err != nil {
+			b.Fatal(err)
+		}
+		clear(h)
+		if _, err := parseFieldsInto(h, res); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

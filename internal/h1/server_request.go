@@ -237,14 +237,16 @@ func parseFieldsInto(h http.Header, s string) (http.Header, error) {
 			return nil, badRequest("obsolete line folding")
 		}
 		k, v, ok := strings.Cut(line, ":")
-		if !ok || !field.ValidName(k) {
+		if ok {
+			k, ok = field.CanonicalName(k)
+		}
+		if !ok {
 			return nil, badRequest("malformed header field")
 		}
 		if !field.ValidValue(v) { // before trimming, which would hide a bare CR
 			return nil, badRequest("invalid header field value")
 		}
 		v = textproto.TrimString(v)
-		k = textproto.CanonicalMIMEHeaderKey(k)
 		if old, ok := h[k]; ok {
 			h[k] = append(old, v)
 			continue
