@@ -36,6 +36,25 @@ func ValidName(s string) bool {
 // ValidValue reports whether s may be a field value: no control
 // characters other than horizontal tab (obs-text is allowed).
 func ValidValue(s string) bool {
+	// Eight bytes at a time: a byte below 0x20, or equal to 0x7f, sets
+	// the high bit of its lane in ctl (and may set lanes above it, where
+	// the subtraction borrows). Only a word with a lane set is looked at
+	// byte by byte, since a tab is allowed.
+	for len(s) >= 8 {
+		w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		del := w ^ 0x7f7f7f7f7f7f7f7f // a 0x7f byte becomes 0
+		ctl := ((w-0x2020202020202020)&^w | (del-0x0101010101010101)&^del) & 0x8080808080808080
+		if ctl != 0 && !validBytes(s[:8]) {
+			return false
+		}
+		s = s[8:]
+	}
+	return validBytes(s)
+}
+
+// validBytes is ValidValue one byte at a time.
+func validBytes(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
 			return false

@@ -77,3 +77,51 @@ func TestCanonicalNameAllocs(t *testing.T) {
 		t.Errorf("CanonicalName of a canonical name allocates %v times, want 0", n)
 	}
 }
+
+// validValueBytes is ValidValue one byte at a time, the reference for
+// its word-at-a-time scan.
+func validValueBytes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func FuzzValidValue(f *testing.F) {
+	for _, s := range []string{"", "text/html; charset=utf-8", "a\tb", "a\x7fb", "0123456789abcdef\x00", "\xff\xfe\x80 ok", "12345678\r", "\x1f", "tab\there and there\t"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := ValidValue(s), validValueBytes(s); got != want {
+			t.Fatalf("ValidValue(%q) = %v, want %v", s, got, want)
+		}
+	})
+}
+
+// TestValidValueEveryByte puts each byte value at each position of a
+// 17-byte value, after tabs and obs-text that come near the limits.
+func TestValidValueEveryByte(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for i := range 17 {
+			b := []byte("\t~ \x80\xff\t!ab\x7e\x20cd\xa0ef\t")
+			b[i] = byte(c)
+			s := string(b)
+			if got, want := ValidValue(s), validValueBytes(s); got != want {
+				t.Fatalf("ValidValue(%q) = %v, want %v", s, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkValidValue(b *testing.B) {
+	vals := []string{"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36", "application/json", "gzip, deflate, br", "session=0123456789abcdef", "4bf92f3577b34da6"}
+	for b.Loop() {
+		for _, v := range vals {
+			if !ValidValue(v) {
+				b.Fatal(v)
+			}
+		}
+	}
+}
