@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/textproto"
 	"strconv"
 
 	"github.com/apigate-go/apigate/internal/field"
@@ -212,8 +211,8 @@ func (g *Gateway) render(w http.ResponseWriter, r *http.Request, e *Error) {
 // framing.
 func setClientHeader(dst, src http.Header) {
 	for k, vv := range src {
-		k = textproto.CanonicalMIMEHeaderKey(k)
-		if !field.ValidName(k) || hop.IsHop(k) || k == "Content-Length" {
+		k, valid := field.CanonicalName(k)
+		if !valid || hop.IsHop(k) || k == "Content-Length" {
 			continue
 		}
 		var ok []string

@@ -8,51 +8,37 @@ import (
 
 // forwarded sets X-Forwarded-For, -Host and -Proto, and the RFC 7239
 // Forwarded header in h, the outbound copy of the request header made by
-// [Gateway.outHeader]. ip is the peer's address, "" when unknown. When
-// the peer is trusted, h holds the forwarding headers it sent: the peer
-// is appended to X-Forwarded-For and this hop's element to Forwarded, and
-// its -Host and -Proto are kept. Otherwise h holds none of them (the copy
-// left them out), so all are this hop's. spare has room for four values.
-func (g *Gateway) forwarded(h http.Header, r *http.Request, ip string, trusted bool, spare []string) {
+// [Gateway.outHeader]. ip is the peer's address, "" when unknown. h holds
+// the forwarding headers the peer sent only when the peer is trusted (the
+// copy leaves them out otherwise): then the peer is appended to
+// X-Forwarded-For and this hop's element to Forwarded, and its -Host and
+// -Proto are kept; otherwise all are this hop's. spare has room for four
+// values.
+func (g *Gateway) forwarded(h http.Header, r *http.Request, ip string, spare []string) {
 	proto := "http"
 	if r.TLS != nil {
 		proto = "https"
 	}
-	// A peer's forwarding headers are looked up only when it is trusted:
-	// otherwise they were not copied.
-	has := func(k string) bool {
-		if !trusted {
-			return false
-		}
-		_, ok := h[k]
-		return ok
-	}
 	if ip != "" {
 		xff := ip
-		if trusted {
-			if prior, ok := h["X-Forwarded-For"]; ok {
-				xff = strings.Join(prior, ", ") + ", " + ip
-			}
+		if prior, ok := h["X-Forwarded-For"]; ok {
+			xff = strings.Join(prior, ", ") + ", " + ip
 		}
 		spare[0] = xff
 		h["X-Forwarded-For"] = spare[0:1:1]
 	}
-	if r.Host != "" && !has("X-Forwarded-Host") {
+	if _, ok := h["X-Forwarded-Host"]; !ok && r.Host != "" {
 		spare[1] = r.Host
 		h["X-Forwarded-Host"] = spare[1:2:2]
 	}
-	if !has("X-Forwarded-Proto") {
+	if _, ok := h["X-Forwarded-Proto"]; !ok {
 		spare[2] = proto
 		h["X-Forwarded-Proto"] = spare[2:3:3]
 	}
 	if g.noForwarded {
 		return
 	}
-	var prior []string
-	if trusted {
-		prior = h["Forwarded"]
-	}
-	spare[3] = forwardedElement(prior, ip, r.Host, proto)
+	spare[3] = forwardedElement(h["Forwarded"], ip, r.Host, proto)
 	h["Forwarded"] = spare[3:4:4]
 }
 

@@ -232,7 +232,7 @@ func (g *Gateway) outHeader(r *http.Request, buf *headerBuf) (http.Header, strin
 	if _, ok := h["User-Agent"]; !ok {
 		h["User-Agent"] = nil // keep Go's default User-Agent out
 	}
-	g.forwarded(h, r, ip, trusted, sv)
+	g.forwarded(h, r, ip, sv)
 	return h, upType
 }
 
