@@ -107,6 +107,8 @@ func TestDesyncTrailingBytesFromUpstream(t *testing.T) {
 		{"body on 204", http.MethodGet, "/bad/204", "HTTP/1.1 204 No Content\r\n\r\n" + poison},
 		{"body on 304", http.MethodGet, "/bad/304", "HTTP/1.1 304 Not Modified\r\n\r\n" + poison},
 		{"longer than Content-Length", http.MethodGet, "/bad/long", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + poison},
+		// With a Content-Type, the HTTP/1.1 engines relay the head raw.
+		{"longer than Content-Length, raw", http.MethodGet, "/bad/raw", "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok" + poison},
 		{"after the chunked terminator", http.MethodGet, "/bad/chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n" + poison},
 		{"after trailers", http.MethodGet, "/bad/trailers", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-T: 1\r\n\r\n" + poison},
 	}

@@ -23,6 +23,13 @@ type engine interface {
 	// release ends the exchange's use of o, once the response body (if
 	// any) is closed.
 	release(o *outbound)
+	// rawFields returns the header fields of a response kept raw (see
+	// outbound.rawHead), and ok; ok is false when res has its fields in
+	// its header map.
+	rawFields(res *http.Response) (fields string, ok bool)
+	// fillHeader moves the fields of a response kept raw into its header
+	// map, for when they cannot be relayed raw after all.
+	fillHeader(res *http.Response)
 }
 
 // outbound is what an outbound request needs beyond the inbound one.
@@ -41,6 +48,10 @@ type outbound struct {
 	// done is the response the exchange delivered and let go of, body
 	// closed, for an engine that recycles responses; nil otherwise.
 	done *http.Response
+	// rawHead asks the engine to keep the response's header fields raw,
+	// for the client's writer to relay them as they came (respondRaw):
+	// set when nothing of the exchange reads or changes them.
+	rawHead bool
 }
 
 // netEngine carries requests with a [http.RoundTripper] (net/http's
@@ -81,6 +92,10 @@ func (e netEngine) release(o *outbound) {
 	}
 }
 
+// net/http's client has no raw heads.
+func (netEngine) rawFields(*http.Response) (string, bool) { return "", false }
+func (netEngine) fillHeader(*http.Response)               {}
+
 // h1Engine carries requests with apigate's own HTTP/1.1 client. That
 // client is done with a request once its response body is closed, so the
 // outbound state is pooled; and it takes the deadline as an argument, at
@@ -111,8 +126,11 @@ func (e h1Engine) acquire(r *http.Request) *outbound {
 }
 
 func (e h1Engine) roundTrip(o *outbound, deadline time.Time) (*http.Response, error) {
-	return e.t.RoundTripWith(&o.req, h1.RoundTripOptions{Deadline: deadline, Got1xx: o.info.fn})
+	return e.t.RoundTripWith(&o.req, h1.RoundTripOptions{Deadline: deadline, Got1xx: o.info.fn, RawHead: o.rawHead})
 }
+
+func (e h1Engine) rawFields(res *http.Response) (string, bool) { return e.t.RawFields(res) }
+func (e h1Engine) fillHeader(res *http.Response)               { e.t.FillHeader(res) }
 
 // release recycles o, keeping only its header storage and its bound 1xx
 // callback, and the response the exchange let go of.

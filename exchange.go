@@ -256,6 +256,10 @@ func (x *exchange) deliver(b balancer.Backend, res *http.Response, lat time.Dura
 		x.emit(observe.Event{Kind: observe.UpstreamSucceeded, Backend: b.Index, Addr: b.Addr, Status: res.StatusCode, Latency: lat})
 	}
 	x.status = res.StatusCode
+	if x.o.rawHead && x.respondRaw(res) {
+		x.o.done = res
+		return
+	}
 	if res.StatusCode == http.StatusSwitchingProtocols {
 		x.rt.gw.switchProtocols(x.w, x.r, x.upType, res)
 		return

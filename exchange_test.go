@@ -52,6 +52,73 @@ func TestUpstreamResponseHeaderReplacesMiddleware(t *testing.T) {
 	}
 }
 
+// TestRawResponseHead sends an upstream's head, written in lower case
+// with hop-by-hop fields, through every engine pairing: with the HTTP/1.1
+// engine on both sides the fields are relayed raw (see
+// h1.RawHeaderWriter), and the client must see what the header-map path
+// gives: canonical names, no hop-by-hop fields, the gateway's request ID,
+// the upstream's fields replacing the middleware's but for Set-Cookie.
+func TestRawResponseHead(t *testing.T) {
+	const answer = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n" +
+		"connection: keep-alive\r\nkeep-alive: timeout=5\r\nproxy-authenticate: Basic\r\nupgrade: h2c\r\n" +
+		"x-request-id: up\r\nset-cookie: up=1\r\ncache-control: no-store\r\nx-up: 1\r\n\r\nok"
+	forEachPair(t, func(t *testing.T, p enginePair) {
+		var ids []string
+		var mu sync.Mutex
+		up := newKeepAliveUpstream(t, func(r *http.Request) string {
+			mu.Lock()
+			ids = append(ids, r.Header.Get("X-Request-Id"))
+			mu.Unlock()
+			return answer
+		})
+		g := MustNew(Mount(Service("/", GET("/x")), up.url), WithUpstream(UpstreamOptions{Engine: p.client}))
+		t.Cleanup(g.CloseIdleConnections)
+		addr := serveHelpers(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "public, max-age=60")
+			w.Header().Set("X-Frame-Options", "DENY")
+			w.Header().Add("Set-Cookie", "mw=1")
+			g.ServeHTTP(w, r)
+		}), ServeOptions{Engine: p.server})
+		client := &http.Client{Transport: &http.Transport{}}
+		t.Cleanup(client.CloseIdleConnections)
+		for i := range 3 {
+			res, err := client.Get("http://" + addr + "/x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			h := res.Header
+			if res.StatusCode != 200 || string(b) != "ok" || h.Get("Content-Type") != "text/plain" || h.Get("X-Up") != "1" {
+				t.Fatalf("request %d: %d %q with %v, want 200 ok with the upstream's fields", i, res.StatusCode, b, h)
+			}
+			for _, k := range []string{"Keep-Alive", "Proxy-Authenticate", "Upgrade"} {
+				if v, ok := h[k]; ok {
+					t.Errorf("hop-by-hop %s: %q reached the client", k, v)
+				}
+			}
+			mu.Lock()
+			id := ids[len(ids)-1]
+			mu.Unlock()
+			if got := h.Values("X-Request-Id"); len(got) != 1 || got[0] != id || id == "" {
+				t.Errorf("X-Request-Id = %q, want the gateway's %q alone", got, id)
+			}
+			if got := h.Values("Cache-Control"); len(got) != 1 || got[0] != "no-store" {
+				t.Errorf("Cache-Control = %q, want the upstream's alone", got)
+			}
+			if got := strings.Join(h.Values("Set-Cookie"), ","); got != "mw=1,up=1" {
+				t.Errorf("Set-Cookie = %q, want mw=1,up=1", got)
+			}
+			if h.Get("X-Frame-Options") != "DENY" || len(h.Values("Date")) != 1 || len(h.Values("Content-Length")) != 1 {
+				t.Errorf("header %v: want the middleware's X-Frame-Options, one Date, one Content-Length", h)
+			}
+		}
+		if up.reqs.Load() != 3 || up.conns.Load() != 1 {
+			t.Errorf("upstream saw %d requests on %d connections, want 3 on 1", up.reqs.Load(), up.conns.Load())
+		}
+	})
+}
+
 func TestInformationalResponsesForwarded(t *testing.T) {
 	up := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", "</style.css>; rel=preload; as=style")

@@ -43,6 +43,9 @@ func (x *exchange) prepare(ps httprouter.Params) *Error {
 
 	o := g.eng.acquire(r)
 	x.o = o
+	if rt.after == nil && rt.cors == nil {
+		_, o.rawHead = x.w.(h1.RawHeaderWriter)
+	}
 	out := &o.req
 	if c != nil {
 		out.Header, x.upType = c.header, c.upgrade

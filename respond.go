@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/apigate-go/apigate/internal/h1"
 	"github.com/apigate-go/apigate/internal/hop"
 )
 
@@ -50,6 +51,33 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, res *http.Resp
 	for k, vv := range res.Trailer {
 		dst[http.TrailerPrefix+k] = vv
 	}
+}
+
+// respondRaw streams an upstream response whose header fields the
+// engine kept raw (see outbound.rawHead) to the client, whose writer
+// relays them as they came, less the hop-by-hop ones and the upstream's
+// request ID, by the rules of copyResponseHeader. It reports false,
+// having written nothing, for a response that is not raw or that the
+// writer cannot take raw: its fields are then in its header map.
+func (x *exchange) respondRaw(res *http.Response) bool {
+	eng := x.g.eng
+	fields, ok := eng.rawFields(res)
+	if !ok {
+		return false
+	}
+	skip := ""
+	if x.g.ids != nil {
+		skip = x.g.ids.header
+	}
+	if !x.w.(h1.RawHeaderWriter).WriteRawHeader(res.StatusCode, fields, res.ContentLength, skip) {
+		eng.fillHeader(res)
+		return false
+	}
+	defer res.Body.Close()
+	if readErr := x.g.copyBody(x.w, res.Body, nil); readErr != nil && x.r.Context().Err() == nil {
+		panic(http.ErrAbortHandler) // as in respond
+	}
+	return true
 }
 
 // copyResponseHeader copies the upstream's response header into dst,

@@ -19,6 +19,10 @@ import (
 // after the response in the ways the desync tests use.
 var clientFuzzSeeds = []string{
 	"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+	"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\nx-a:  b \r\n\r\nok" + poison,
+	"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok" + poison,
+	"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok",
+	"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n\r\n" + poison,
 	"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nPOISON",
 	"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n" + poison,
 	"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + poison,
@@ -128,7 +132,9 @@ const fresh = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nFRESH!"
 // (status, headers, body, trailers, and whether it fails), and whatever
 // follows a complete response must never be read as the next request's
 // answer: the next request gets its own response, and on a new
-// connection whenever bytes were left over.
+// connection whenever bytes were left over. Each input is read twice:
+// into a header map, and with RoundTripOptions.RawHead, whose fields,
+// once moved into the map with FillHeader, must read the same.
 func FuzzClientResponse(f *testing.F) {
 	for _, s := range clientFuzzSeeds {
 		f.Add(false, []byte(s))
@@ -138,72 +144,81 @@ func FuzzClientResponse(f *testing.F) {
 		if len(data) > 16<<10 {
 			return // sent in one write, so it arrives whole
 		}
-		method := http.MethodGet
-		if head {
-			method = http.MethodHead
-		}
-		want, rest, untilClose, wantErr := referenceResponse(method, data)
-		if wantErr == nil && want.Status == http.StatusSwitchingProtocols {
-			return // the connection is the caller's
-		}
-		// The upstream closes after data when the response has no end of
-		// its own (or none at all), so that no read waits forever.
-		closeAfter := wantErr != nil || want.BodyErr || untilClose
-
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		go fuzzUpstream(ln, data, closeAfter)
-		var dials atomic.Int32
-		d := net.Dialer{}
-		tr := New(Options{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			dials.Add(1)
-			c, err := d.DialContext(ctx, network, addr)
-			if tc, ok := c.(*net.TCPConn); ok {
-				tc.SetLinger(0) // no TIME_WAIT pile-up across many executions
-			}
-			return c, err
-		}})
-		defer tr.CloseIdleConnections()
-		url := "http://" + ln.Addr().String() + "/"
-		deadline := time.Now().Add(5 * time.Second)
-
-		// The client may refuse what net/http accepts (it is stricter about
-		// heads), but what it accepts it must read the same.
-		req, _ := http.NewRequest(method, url, nil)
-		res, err := tr.RoundTripDeadline(req, deadline)
-		if err == nil && wantErr != nil {
-			res.Body.Close()
-			t.Fatalf("input %q: client accepts a response http.ReadResponse refuses: %v", data, wantErr)
-		}
-		if err == nil {
-			b, berr := io.ReadAll(res.Body)
-			res.Body.Close()
-			got := respView{Status: res.StatusCode, Proto: res.Proto, Header: res.Header, ContentLength: res.ContentLength,
-				TransferEncoding: res.TransferEncoding, Close: res.Close, Body: string(b), BodyErr: berr != nil, Trailer: res.Trailer}
-			bodiless := head || got.Status == http.StatusNoContent || got.Status == http.StatusNotModified
-			g, w := got.normalize(bodiless), want.normalize(bodiless)
-			if g != w {
-				t.Fatalf("input %q:\nclient reads            %s (%v)\nhttp.ReadResponse reads %s", data, g, berr, w)
-			}
-		}
-
-		req, _ = http.NewRequest(http.MethodGet, url, nil)
-		res, err = tr.RoundTripDeadline(req, deadline)
-		if err != nil {
-			t.Fatalf("input %q: next request: %v", data, err)
-		}
-		b, err := io.ReadAll(res.Body)
-		res.Body.Close()
-		if err != nil || string(b) != "FRESH!" {
-			t.Fatalf("input %q: next request got %q (%v), want its own response %q", data, b, err, "FRESH!")
-		}
-		if n := dials.Load(); rest > 0 && n != 2 {
-			t.Fatalf("input %q: %d bytes followed the response, yet its connection was reused", data, rest)
-		}
+		fuzzClient(t, head, data, false)
+		fuzzClient(t, head, data, true)
 	})
+}
+
+// fuzzClient is one reading of FuzzClientResponse's input, raw or not.
+func fuzzClient(t *testing.T, head bool, data []byte, raw bool) {
+	method := http.MethodGet
+	if head {
+		method = http.MethodHead
+	}
+	want, rest, untilClose, wantErr := referenceResponse(method, data)
+	if wantErr == nil && want.Status == http.StatusSwitchingProtocols {
+		return // the connection is the caller's
+	}
+	// The upstream closes after data when the response has no end of
+	// its own (or none at all), so that no read waits forever.
+	closeAfter := wantErr != nil || want.BodyErr || untilClose
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go fuzzUpstream(ln, data, closeAfter)
+	var dials atomic.Int32
+	d := net.Dialer{}
+	tr := New(Options{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		c, err := d.DialContext(ctx, network, addr)
+		if tc, ok := c.(*net.TCPConn); ok {
+			tc.SetLinger(0) // no TIME_WAIT pile-up across many executions
+		}
+		return c, err
+	}})
+	defer tr.CloseIdleConnections()
+	url := "http://" + ln.Addr().String() + "/"
+	deadline := time.Now().Add(5 * time.Second)
+
+	// The client may refuse what net/http accepts (it is stricter about
+	// heads), but what it accepts it must read the same.
+	req, _ := http.NewRequest(method, url, nil)
+	res, err := tr.RoundTripWith(req, RoundTripOptions{Deadline: deadline, RawHead: raw})
+	if err == nil {
+		tr.FillHeader(res)
+	}
+	if err == nil && wantErr != nil {
+		res.Body.Close()
+		t.Fatalf("input %q: client accepts a response http.ReadResponse refuses: %v", data, wantErr)
+	}
+	if err == nil {
+		b, berr := io.ReadAll(res.Body)
+		res.Body.Close()
+		got := respView{Status: res.StatusCode, Proto: res.Proto, Header: res.Header, ContentLength: res.ContentLength,
+			TransferEncoding: res.TransferEncoding, Close: res.Close, Body: string(b), BodyErr: berr != nil, Trailer: res.Trailer}
+		bodiless := head || got.Status == http.StatusNoContent || got.Status == http.StatusNotModified
+		g, w := got.normalize(bodiless), want.normalize(bodiless)
+		if g != w {
+			t.Fatalf("input %q (raw %v):\nclient reads            %s (%v)\nhttp.ReadResponse reads %s", data, raw, g, berr, w)
+		}
+	}
+
+	req, _ = http.NewRequest(http.MethodGet, url, nil)
+	res, err = tr.RoundTripDeadline(req, deadline)
+	if err != nil {
+		t.Fatalf("input %q: next request: %v", data, err)
+	}
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil || string(b) != "FRESH!" {
+		t.Fatalf("input %q: next request got %q (%v), want its own response %q", data, b, err, "FRESH!")
+	}
+	if n := dials.Load(); rest > 0 && n != 2 {
+		t.Fatalf("input %q: %d bytes followed the response, yet its connection was reused", data, rest)
+	}
 }
 
 // fuzzUpstream answers the first request on its first connection with

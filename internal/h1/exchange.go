@@ -65,8 +65,10 @@ func (c *conn) watch(ctx context.Context) (stopper, bool) {
 // informational responses other than 101. On error c is closed and retry
 // reports whether c was a reused connection that failed before any byte
 // of the response arrived. body is req's body (nil for none); exchange
-// closes it. got1xx is [RoundTripOptions.Got1xx].
-func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, host string, body io.ReadCloser, deadline time.Time, got1xx func(int, textproto.MIMEHeader) error) (res *http.Response, retry bool, err error) {
+// closes it. o holds the deadline, the 1xx callback and whether to keep
+// the head raw.
+func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, host string, body io.ReadCloser, o RoundTripOptions) (res *http.Response, retry bool, err error) {
+	deadline := o.Deadline
 	c.setDeadline(deadline)
 	st, ok := c.watch(ctx)
 	if !ok {
@@ -160,7 +162,7 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 	}
 	var ra *respAlloc
 	for {
-		ra, err = c.readResponse(req, int(min(t.opts.MaxResponseHeaderBytes, math.MaxInt32)))
+		ra, err = c.readResponse(req, int(min(t.opts.MaxResponseHeaderBytes, math.MaxInt32)), o.RawHead)
 		if err != nil {
 			return fail(fmt.Errorf("reading response: %w", err))
 		}
@@ -168,7 +170,7 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 		if res.StatusCode >= 200 || res.StatusCode == http.StatusSwitchingProtocols {
 			break
 		}
-		delivered, err := informational(ctx, res, got1xx)
+		delivered, err := informational(ctx, res, o.Got1xx)
 		if err != nil {
 			return fail(err)
 		}

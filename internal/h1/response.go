@@ -17,6 +17,7 @@ import (
 type respAlloc struct {
 	res  http.Response
 	body respBody // its faulty field is set here, for any response
+	raw  string   // the header fields kept raw (see RawFields), or ""
 }
 
 // maxRecycledFields is the largest header map [Transport.Recycle] keeps:
@@ -65,7 +66,10 @@ func (t *Transport) putResp(ra *respAlloc) {
 // readResponse reads a response head from c for req and frames its body,
 // as [http.ReadResponse] does, with one allocation for the head's strings
 // and one for the response. The body is not yet wrapped for the pool.
-func (c *conn) readResponse(req *http.Request, max int) (*respAlloc, error) {
+//
+// With raw set, a final response with a body keeps its header fields
+// raw when scanRaw allows it, and its header map stays empty.
+func (c *conn) readResponse(req *http.Request, max int, raw bool) (*respAlloc, error) {
 	buf, err := readLines(c.br, c.head[:0], max, false)
 	c.head = buf[:0]
 	if err != nil {
@@ -90,6 +94,21 @@ func (c *conn) readResponse(req *http.Request, max int) (*respAlloc, error) {
 	}
 	code := int(status[0]-'0')*100 + int(status[1]-'0')*10 + int(status[2]-'0')
 	ra := c.pool.t.getResp()
+	if raw && rawCandidate(req, code) {
+		if f, ok := scanRaw(rest, minor); ok {
+			res := &ra.res
+			res.Status, res.StatusCode = status, code
+			res.Proto, res.ProtoMajor, res.ProtoMinor = proto, major, minor
+			res.Request, res.Close, res.ContentLength = req, f.close, f.length
+			ra.raw = rest
+			if f.length == 0 {
+				res.Body = http.NoBody
+			} else {
+				ra.body.f.init(c.br, f.length, &res.Trailer, max)
+			}
+			return ra, nil
+		}
+	}
 	h, err := parseFieldsInto(ra.res.Header, rest)
 	if err != nil {
 		c.pool.t.putResp(ra)

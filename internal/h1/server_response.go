@@ -43,6 +43,10 @@ type response struct {
 	keep      bool // the connection can be reused after this response
 	failed    bool // a write to the client failed
 
+	// An upstream's raw head and the field to leave out of it, once
+	// WriteRawHeader accepted them; raw is "" otherwise.
+	raw, rawSkip string
+
 	// A body read on another goroutine may send "100 Continue" while the
 	// handler writes: contMu orders the two, and canContinue is cleared
 	// (under contMu) once the response has begun.
@@ -211,7 +215,7 @@ func (w *response) commit(final bool, next []byte) error {
 	if w.keep && (c.srv.closing.Load() || handlerClose) {
 		w.keep = false
 	}
-	if sniff := c.pending; !w.noBody {
+	if sniff := c.pending; !w.noBody && w.raw == "" {
 		if len(sniff) == 0 {
 			sniff = next
 		}
@@ -222,11 +226,15 @@ func (w *response) commit(final bool, next []byte) error {
 
 	bw := c.bw
 	writeStatus(bw, w.status)
-	writeFields(bw, h)
-	if _, ok := h["Date"]; !ok {
-		bw.WriteString("Date: ")
-		bw.Write(c.srv.dateValue())
-		bw.WriteString("\r\n")
+	if w.raw != "" {
+		w.writeRawHead(bw, h)
+	} else {
+		writeFields(bw, h)
+		if _, ok := h["Date"]; !ok {
+			bw.WriteString("Date: ")
+			bw.Write(c.srv.dateValue())
+			bw.WriteString("\r\n")
+		}
 	}
 	if length >= 0 && w.length < 0 {
 		bw.WriteString("Content-Length: ")

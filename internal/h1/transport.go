@@ -139,6 +139,12 @@ type RoundTripOptions struct {
 	// [Options.MaxResponseHeaderBytes]. The header it is given is the
 	// 1xx response's, not to be kept or modified.
 	Got1xx func(code int, header textproto.MIMEHeader) error
+	// RawHead keeps the header fields of the final response raw, when
+	// it has a body framed by a Content-Length, for the caller to relay
+	// with a [RawHeaderWriter] (see [Transport.RawFields]); its header
+	// map is then empty. A response that cannot be kept raw is read as
+	// without RawHead.
+	RawHead bool
 }
 
 // RoundTripWith is RoundTrip with the options of o.
@@ -172,7 +178,7 @@ func (t *Transport) RoundTripWith(req *http.Request, o RoundTripOptions) (*http.
 		if err != nil {
 			return fail(mapErr(ctx, err))
 		}
-		res, retry, err := t.exchange(ctx, c, req, host, body, deadline, o.Got1xx)
+		res, retry, err := t.exchange(ctx, c, req, host, body, o)
 		if err == nil {
 			return res, nil
 		}

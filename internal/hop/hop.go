@@ -56,7 +56,7 @@ func RemoveListed(h http.Header, conn []string) {
 			name, v, _ = strings.Cut(v, ",")
 			name = textproto.TrimString(name)
 			switch {
-			case name == "" || isHopFold(name):
+			case name == "" || IsHopFold(name):
 			case strings.EqualFold(name, "close"):
 				delete(h, "Close")
 			default:
@@ -66,8 +66,8 @@ func RemoveListed(h http.Header, conn []string) {
 	}
 }
 
-// isHopFold reports whether name is a hop-by-hop header's, in any case.
-func isHopFold(name string) bool {
+// IsHopFold reports whether name is a hop-by-hop header's, in any case.
+func IsHopFold(name string) bool {
 	for _, k := range headers {
 		if len(k) == len(name) && strings.EqualFold(k, name) {
 			return true
