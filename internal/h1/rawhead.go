@@ -175,23 +175,23 @@ func (w *response) WriteRawHeader(code int, fields string, length int64, skip st
 		return false
 	}
 	w.wroteHead, w.status, w.length = true, code, length
-	w.raw, w.rawSkip = fields, skip
+	w.c.raw, w.c.rawSkip = fields, skip
 	h := w.c.resHdr
 	delete(h, "Transfer-Encoding")
 	delete(h, "Content-Length") // the upstream's stands
 	return true
 }
 
-// writeRawHead writes the header fields of a response given raw (see
+// writeRawHead writes the header fields of the response given raw (see
 // WriteRawHeader): those of h the raw fields do not replace, then the
 // raw ones, and a Date unless either had one.
-func (w *response) writeRawHead(bw *bufio.Writer, h http.Header) {
+func (c *srvConn) writeRawHead(bw *bufio.Writer, h http.Header) {
 	date := false
 	for k, vv := range h {
 		if !field.ValidName(k) {
 			continue // also skips TrailerPrefix keys
 		}
-		if replaced(k, w.rawSkip) && hasRawField(w.raw, k) {
+		if replaced(k, c.rawSkip) && hasRawField(c.raw, k) {
 			continue
 		}
 		date = date || k == "Date"
@@ -199,10 +199,10 @@ func (w *response) writeRawHead(bw *bufio.Writer, h http.Header) {
 			writeField(bw, k, v)
 		}
 	}
-	for s := w.raw; s != ""; {
+	for s := c.raw; s != ""; {
 		var k, v string
 		k, v, s, _ = nextField(s)
-		if hop.IsHopFold(k) || len(k) == len(w.rawSkip) && strings.EqualFold(k, w.rawSkip) {
+		if hop.IsHopFold(k) || len(k) == len(c.rawSkip) && strings.EqualFold(k, c.rawSkip) {
 			continue
 		}
 		if len(k) == len("Date") && strings.EqualFold(k, "Date") {
@@ -212,7 +212,7 @@ func (w *response) writeRawHead(bw *bufio.Writer, h http.Header) {
 	}
 	if !date {
 		bw.WriteString("Date: ")
-		bw.Write(w.c.srv.dateValue())
+		bw.Write(c.srv.dateValue())
 		bw.WriteString("\r\n")
 	}
 }

@@ -237,6 +237,11 @@ type srvConn struct {
 	pending  []byte      // response body held back to compute its length
 	resHdr   http.Header // the response header, cleared per request
 	hijacked bool
+	// An upstream's raw head for the response being written and the
+	// field to leave out of it (see WriteRawHeader), until the head is
+	// written; raw is "" otherwise. They live here rather than in the
+	// response to keep the per-request allocation in its size class.
+	raw, rawSkip string
 }
 
 func (s *Server) newConn(nc net.Conn) *srvConn {
@@ -465,6 +470,7 @@ func (c *srvConn) serveOne() bool {
 	} else {
 		clear(c.resHdr)
 	}
+	c.raw, c.rawSkip = "", ""
 	w := &ex.w
 	w.c, w.req, w.body, w.ctx = c, req, b, &ex.ctx
 	b.w = w

@@ -43,10 +43,6 @@ type response struct {
 	keep      bool // the connection can be reused after this response
 	failed    bool // a write to the client failed
 
-	// An upstream's raw head and the field to leave out of it, once
-	// WriteRawHeader accepted them; raw is "" otherwise.
-	raw, rawSkip string
-
 	// A body read on another goroutine may send "100 Continue" while the
 	// handler writes: contMu orders the two, and canContinue is cleared
 	// (under contMu) once the response has begun.
@@ -215,7 +211,7 @@ func (w *response) commit(final bool, next []byte) error {
 	if w.keep && (c.srv.closing.Load() || handlerClose) {
 		w.keep = false
 	}
-	if sniff := c.pending; !w.noBody && w.raw == "" {
+	if sniff := c.pending; !w.noBody && c.raw == "" {
 		if len(sniff) == 0 {
 			sniff = next
 		}
@@ -226,8 +222,9 @@ func (w *response) commit(final bool, next []byte) error {
 
 	bw := c.bw
 	writeStatus(bw, w.status)
-	if w.raw != "" {
-		w.writeRawHead(bw, h)
+	if c.raw != "" {
+		c.writeRawHead(bw, h)
+		c.raw, c.rawSkip = "", ""
 	} else {
 		writeFields(bw, h)
 		if _, ok := h["Date"]; !ok {
