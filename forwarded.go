@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/apigate-go/apigate/internal/field"
 )
 
 // forwarded sets X-Forwarded-For, -Host and -Proto, and the RFC 7239
@@ -104,22 +106,8 @@ func forwardedElement(prior []string, ip, host, proto string) string {
 }
 
 // isToken reports whether s is an RFC 9110 token, which a Forwarded value
-// may be without quotes.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
+// may be without quotes: a valid field name is one.
+func isToken(s string) bool { return field.ValidName(s) }
 
 // writeQuoted writes s as an RFC 9110 quoted-string.
 func writeQuoted(b *strings.Builder, s string) {
