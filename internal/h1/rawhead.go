@@ -211,9 +211,7 @@ func (c *srvConn) writeRawHead(bw *bufio.Writer, h http.Header) {
 		putRawField(bw, k, textproto.TrimString(v))
 	}
 	if !date {
-		bw.WriteString("Date: ")
-		bw.Write(c.srv.dateValue())
-		bw.WriteString("\r\n")
+		c.writeDate(bw)
 	}
 }
 

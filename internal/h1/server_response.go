@@ -228,9 +228,7 @@ func (w *response) commit(final bool, next []byte) error {
 	} else {
 		writeFields(bw, h)
 		if _, ok := h["Date"]; !ok {
-			bw.WriteString("Date: ")
-			bw.Write(c.srv.dateValue())
-			bw.WriteString("\r\n")
+			c.writeDate(bw)
 		}
 	}
 	if length >= 0 && w.length < 0 {
@@ -386,6 +384,13 @@ func writeStatus(bw *bufio.Writer, code int) {
 		bw.WriteString("status code ")
 		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), int64(code), 10))
 	}
+	bw.WriteString("\r\n")
+}
+
+// writeDate writes the server's Date field.
+func (c *srvConn) writeDate(bw *bufio.Writer) {
+	bw.WriteString("Date: ")
+	bw.Write(c.srv.dateValue())
 	bw.WriteString("\r\n")
 }
 
