@@ -35,11 +35,7 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, res *http.Resp
 		rc = http.NewResponseController(w)
 		rc.Flush()
 	}
-	if readErr := g.copyBody(w, res.Body, rc); readErr != nil && r.Context().Err() == nil {
-		// The upstream broke mid-body: abort the client connection so it
-		// sees a cut stream, not a clean end.
-		panic(http.ErrAbortHandler)
-	}
+	g.relayBody(w, r, res.Body, rc)
 	// Trailers announced before the body are set as they are; any that
 	// arrived unannounced go out with the TrailerPrefix.
 	if len(res.Trailer) == announced {
@@ -74,9 +70,7 @@ func (x *exchange) respondRaw(res *http.Response) bool {
 		return false
 	}
 	defer res.Body.Close()
-	if readErr := x.g.copyBody(x.w, res.Body, nil); readErr != nil && x.r.Context().Err() == nil {
-		panic(http.ErrAbortHandler) // as in respond
-	}
+	x.g.relayBody(x.w, x.r, res.Body, nil)
 	return true
 }
 
@@ -97,6 +91,18 @@ func copyResponseHeader(dst, src http.Header) {
 			}
 		}
 		dst[k] = vv
+	}
+}
+
+// relayBody copies an upstream body to the client's w, flushing after
+// each write when rc is set. If the upstream breaks mid-body while r's
+// client is still there, it aborts the client's connection
+// (http.ErrAbortHandler), so that the client sees a cut stream, not a
+// clean end; a failed write means the client is gone and ends the copy
+// quietly.
+func (g *Gateway) relayBody(w http.ResponseWriter, r *http.Request, src io.Reader, rc *http.ResponseController) {
+	if err := g.copyBody(w, src, rc); err != nil && r.Context().Err() == nil {
+		panic(http.ErrAbortHandler)
 	}
 }
 

@@ -63,6 +63,25 @@ func validBytes(s string) bool {
 	return true
 }
 
+// AppendCanonical appends the valid field name s to b in the canonical
+// form of [textproto.CanonicalMIMEHeaderKey], without allocating when b
+// has room: the first letter and any letter after a hyphen upper-case,
+// the others lower-case.
+func AppendCanonical(b []byte, s string) []byte {
+	upper := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+		upper = c == '-'
+	}
+	return b
+}
+
 // CanonicalName reports whether s is a valid field name (see [ValidName])
 // and returns it in the canonical form of [textproto.CanonicalMIMEHeaderKey]:
 // s itself, without allocating, when it is canonical already. It reads s

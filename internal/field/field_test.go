@@ -56,7 +56,8 @@ func TestValidValue(t *testing.T) {
 }
 
 // FuzzCanonicalName checks CanonicalName against what it replaces:
-// ValidName, then textproto.CanonicalMIMEHeaderKey.
+// ValidName, then textproto.CanonicalMIMEHeaderKey; and AppendCanonical
+// against the same for a valid name.
 func FuzzCanonicalName(f *testing.F) {
 	for _, s := range []string{"Content-Type", "content-type", "X-REQUEST-ID", "x-a-", "-x", "a b", "", "Te", "te", "ETag", "x_y.z~1"} {
 		f.Add(s)
@@ -69,10 +70,17 @@ func FuzzCanonicalName(f *testing.F) {
 		if ok && got != textproto.CanonicalMIMEHeaderKey(s) {
 			t.Fatalf("CanonicalName(%q) = %q, want %q", s, got, textproto.CanonicalMIMEHeaderKey(s))
 		}
+		if b := AppendCanonical([]byte("x"), s); ok && string(b) != "x"+got {
+			t.Fatalf("AppendCanonical(x, %q) = %q, want %q", s, b, "x"+got)
+		}
 	})
 }
 
 func TestCanonicalNameAllocs(t *testing.T) {
+	b := make([]byte, 0, 32)
+	if n := testing.AllocsPerRun(100, func() { b = AppendCanonical(b[:0], "x-request-ID") }); n != 0 {
+		t.Errorf("AppendCanonical with room allocates %v times, want 0", n)
+	}
 	if n := testing.AllocsPerRun(100, func() { CanonicalName("X-Request-Id") }); n != 0 {
 		t.Errorf("CanonicalName of a canonical name allocates %v times, want 0", n)
 	}

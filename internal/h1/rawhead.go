@@ -176,9 +176,9 @@ func (w *response) WriteRawHeader(code int, fields string, length int64, skip st
 	}
 	w.wroteHead, w.status, w.length = true, code, length
 	w.c.raw, w.c.rawSkip = fields, skip
-	h := w.c.resHdr
-	delete(h, "Transfer-Encoding")
-	delete(h, "Content-Length") // the upstream's stands
+	// The raw Content-Length replaces the map's; a Transfer-Encoding in
+	// the map would contradict it.
+	delete(w.c.resHdr, "Transfer-Encoding")
 	return true
 }
 
@@ -244,27 +244,10 @@ func hasRawField(s, k string) bool {
 
 // putRawField writes a field whose name k is valid but may not be
 // canonical: it goes out canonical, as a header map would write it. v
-// holds no line break.
+// holds no line break. It is built in the writer's free space, which a
+// field longer than that outgrows at the cost of an allocation.
 func putRawField(bw *bufio.Writer, k, v string) {
-	if bw.Available() < len(k)+len(v)+4 {
-		if c, ok := field.CanonicalName(k); ok {
-			k = c
-		}
-		putField(bw, k, v)
-		return
-	}
-	b := bw.AvailableBuffer()
-	upper := true
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if upper && 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		} else if !upper && 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
-		upper = c == '-'
-	}
+	b := field.AppendCanonical(bw.AvailableBuffer(), k)
 	b = append(b, ':', ' ')
 	b = append(b, v...)
 	b = append(b, '\r', '\n')

@@ -94,12 +94,13 @@ func (c *conn) readResponse(req *http.Request, max int, raw bool) (*respAlloc, e
 	}
 	code := int(status[0]-'0')*100 + int(status[1]-'0')*10 + int(status[2]-'0')
 	ra := c.pool.t.getResp()
+	res := &ra.res
+	res.Status, res.StatusCode = status, code
+	res.Proto, res.ProtoMajor, res.ProtoMinor = proto, major, minor
+	res.Request = req
 	if raw && rawCandidate(req, code) {
 		if f, ok := scanRaw(rest, minor); ok {
-			res := &ra.res
-			res.Status, res.StatusCode = status, code
-			res.Proto, res.ProtoMajor, res.ProtoMinor = proto, major, minor
-			res.Request, res.Close, res.ContentLength = req, f.close, f.length
+			res.Close, res.ContentLength = f.close, f.length
 			ra.raw = rest
 			if f.length == 0 {
 				res.Body = http.NoBody
@@ -118,11 +119,7 @@ func (c *conn) readResponse(req *http.Request, max int, raw bool) (*respAlloc, e
 		}
 		return nil, err
 	}
-
-	res := &ra.res
-	res.Status, res.StatusCode = status, code
-	res.Proto, res.ProtoMajor, res.ProtoMinor = proto, major, minor
-	res.Header, res.Request = h, req
+	res.Header = h
 	if minor == 0 {
 		res.Close = !hop.HasToken(h["Connection"], "keep-alive")
 	} else {
