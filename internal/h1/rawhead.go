@@ -145,7 +145,7 @@ func (t *Transport) FillHeader(res *http.Response) {
 		return
 	}
 	// The fields were validated when they were kept raw.
-	res.Header, _ = parseFieldsInto(res.Header, ra.raw)
+	res.Header, _ = parseFieldsInto(res.Header, ra.raw, nil)
 	ra.raw = ""
 }
 

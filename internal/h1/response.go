@@ -110,7 +110,7 @@ func (c *conn) readResponse(req *http.Request, max int, raw bool) (*respAlloc, e
 			return ra, nil
 		}
 	}
-	h, err := parseFieldsInto(ra.res.Header, rest)
+	h, err := parseFieldsInto(ra.res.Header, rest, nil)
 	if err != nil {
 		c.pool.t.putResp(ra)
 		var re *reqError

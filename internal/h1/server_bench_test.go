@@ -60,9 +60,16 @@ func readBenchResponse(br *bufio.Reader) (int, error) {
 	return n, err
 }
 
-// benchGET runs keep-alive GETs over one loopback connection to the server
-// that serve starts on ln; serve returns its stop function.
-func benchGET(b *testing.B, serve func(ln net.Listener) (stop func())) {
+// benchRequest is a GET as curl sends it; hostOnlyRequest is one as wrk
+// sends it, with Host its only field.
+var (
+	benchRequest    = []byte("GET /bench?q=1 HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	hostOnlyRequest = []byte("GET /bench?q=1 HTTP/1.1\r\nHost: bench.example\r\n\r\n")
+)
+
+// benchGET runs keep-alive GETs of req over one loopback connection to the
+// server that serve starts on ln; serve returns its stop function.
+func benchGET(b *testing.B, req []byte, serve func(ln net.Listener) (stop func())) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -74,7 +81,6 @@ func benchGET(b *testing.B, serve func(ln net.Listener) (stop func())) {
 	}
 	defer nc.Close()
 	br := bufio.NewReaderSize(nc, 4<<10)
-	req := []byte("GET /bench?q=1 HTTP/1.1\r\nHost: bench.example\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := nc.Write(req); err != nil {
@@ -89,17 +95,26 @@ func benchGET(b *testing.B, serve func(ln net.Listener) (stop func())) {
 // BenchmarkServerGET is a keep-alive GET of a 500-byte response from
 // [Server].
 func BenchmarkServerGET(b *testing.B) {
-	benchGET(b, func(ln net.Listener) func() {
-		s := NewServer(benchGETHandler(), ServerOptions{})
-		go s.Serve(ln)
-		return func() { s.Close() }
-	})
+	benchGET(b, benchRequest, serveBench)
+}
+
+// BenchmarkServerGETHostOnly is BenchmarkServerGET with a request whose
+// only field is Host, as load generators send.
+func BenchmarkServerGETHostOnly(b *testing.B) {
+	benchGET(b, hostOnlyRequest, serveBench)
+}
+
+// serveBench serves [benchGETHandler] from [Server] on ln.
+func serveBench(ln net.Listener) func() {
+	s := NewServer(benchGETHandler(), ServerOptions{})
+	go s.Serve(ln)
+	return func() { s.Close() }
 }
 
 // BenchmarkNetHTTPServerGET is BenchmarkServerGET against net/http's
 // http.Server, the baseline.
 func BenchmarkNetHTTPServerGET(b *testing.B) {
-	benchGET(b, func(ln net.Listener) func() {
+	benchGET(b, benchRequest, func(ln net.Listener) func() {
 		s := &http.Server{Handler: benchGETHandler()}
 		go s.Serve(ln)
 		return func() { s.Close() }
@@ -121,7 +136,7 @@ func BenchmarkParseFields(b *testing.B) {
 			b.Fatal(err)
 		}
 		clear(h)
-		if _, err := parseFieldsInto(h, res); err != nil {
+		if _, err := parseFieldsInto(h, res, nil); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -133,5 +148,26 @@ func BenchmarkParseFields(b *testing.B) {
 func TestExchangeSizeClass(t *testing.T) {
 	if n := unsafe.Sizeof(exchange{}); n > 768 {
 		t.Errorf("exchange is %d bytes, over the 768-byte size class", n)
+	}
+}
+
+// TestHostOnlyFieldsAllocs keeps a request head whose only field is Host
+// to the header map's own allocation: Host goes to its own field, and
+// the map gets no storage for it.
+func TestHostOnlyFieldsAllocs(t *testing.T) {
+	var h http.Header
+	var host hostField
+	allocs := testing.AllocsPerRun(100, func() {
+		host = hostField{}
+		var err error
+		if h, err = parseFieldsInto(nil, "Host: bench.example\n", &host); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if len(h) != 0 || host.n != 1 || host.value != "bench.example" {
+		t.Fatalf("got header %v, host %+v; want an empty header and one Host", h, host)
+	}
+	if allocs > 1 {
+		t.Errorf("%v allocations, want 1 (the map)", allocs)
 	}
 }

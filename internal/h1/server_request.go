@@ -124,25 +124,24 @@ func (c *srvConn) readRequest(req *http.Request, u *url.URL, info *reqInfo) erro
 	}
 	req.URL = u
 
-	h, err := parseFields(rest)
+	var host hostField
+	h, err := parseFieldsInto(nil, rest, &host)
 	if err != nil {
 		return err
 	}
 	req.Header = h
 
-	hosts := h["Host"]
-	delete(h, "Host")
 	switch {
-	case len(hosts) > 1:
+	case host.n > 1:
 		return badRequest("too many Host headers")
-	case len(hosts) == 1 && !validHostHeader(hosts[0]):
+	case host.n == 1 && !validHostHeader(host.value):
 		return badRequest("malformed Host header")
-	case len(hosts) == 0 && minor >= 1 && method != http.MethodConnect:
+	case host.n == 0 && minor >= 1 && method != http.MethodConnect:
 		return badRequest("missing required Host header")
 	}
 	req.Host = u.Host
-	if req.Host == "" && len(hosts) == 1 {
-		req.Host = hosts[0]
+	if req.Host == "" && host.n == 1 {
+		req.Host = host.value
 	}
 	return info.frame(req, h)
 }
@@ -219,17 +218,26 @@ var chunkedList = []string{"chunked"}
 // parseFields parses header field lines, each ending in '\n', into a new
 // header.
 func parseFields(s string) (http.Header, error) {
-	return parseFieldsInto(nil, s)
+	return parseFieldsInto(nil, s, nil)
+}
+
+// hostField is what a request head's Host fields hold: the first one's
+// value and how many there were. A request's Host stays out of its
+// header map, as in net/http.
+type hostField struct {
+	value string
+	n     int
 }
 
 // parseFieldsInto is parseFields filling h, an empty map, when it is not
-// nil.
-func parseFieldsInto(h http.Header, s string) (http.Header, error) {
+// nil. With host set, Host fields go there instead of into the map: a
+// request whose only field is Host then allocates no map storage.
+func parseFieldsInto(h http.Header, s string, host *hostField) (http.Header, error) {
 	n := strings.Count(s, "\n")
 	if h == nil {
 		h = make(http.Header, n)
 	}
-	vals := make([]string, n)
+	var vals []string // one backing array for the values, made at first use
 	for s != "" {
 		var line string
 		line, s, _ = strings.Cut(s, "\n")
@@ -247,12 +255,19 @@ func parseFieldsInto(h http.Header, s string) (http.Header, error) {
 			return nil, badRequest("invalid header field value")
 		}
 		v = textproto.TrimString(v)
+		if host != nil && k == "Host" {
+			if host.n == 0 {
+				host.value = v
+			}
+			host.n++
+			continue
+		}
 		if old, ok := h[k]; ok {
 			h[k] = append(old, v)
 			continue
 		}
 		if len(vals) == 0 {
-			vals = make([]string, 4)
+			vals = make([]string, n) // n lines hold at most n names
 		}
 		vals[0] = v
 		h[k] = vals[:1:1]
