@@ -62,7 +62,7 @@ type ServeOptions struct {
 	// runs with GOMAXPROCS/Workers (at least 1): with one per core, no
 	// process hands goroutines between cores, which on a busy machine
 	// costs a gateway about a sixth of its CPU per request (see the
-	// README's load benchmark).
+	// README's Serving section).
 	//
 	// Each worker runs the program's main again and builds its own
 	// gateway, so whatever a gateway keeps in memory is per process:
@@ -85,8 +85,9 @@ type ServeOptions struct {
 	// goroutine per connection reads each request, runs the handler and
 	// writes the response, with no background reader and under a third of
 	// net/http's allocations; with EngineHTTP1 upstream too, a gateway
-	// spends about half the CPU per request of a hand-written net/http
-	// one (see the README's load benchmark). What it does not do:
+	// spends a third to two fifths of the CPU per request of a
+	// hand-written net/http one (see the README's load benchmark). What
+	// it does not do:
 	//   - HTTP/2: TLS connections are served HTTP/1.1 only.
 	//   - Configure, and ErrorLog beyond handler panics and accept errors.
 	//   - http.ServerContextKey: there is no *http.Server (the request
