@@ -159,6 +159,63 @@ func mustRequest(t *testing.T, url string) *http.Request {
 // TestRawHeadDesync checks that a raw head frames its body as a mapped
 // one does: bytes an upstream sends past the Content-Length are no one's
 // answer, and each later caller gets its own response.
+// TestRawFieldsOutliveReuse checks that what a response kept raw hands
+// out does not change when its connection carries the next response:
+// the raw fields of a response without a body (which frees the
+// connection at once) and the header map FillHeader fills. Both would
+// if they shared the connection's buffer for response heads.
+func TestRawFieldsOutliveReuse(t *testing.T) {
+	heads := map[string]string{ // heads of the same length, byte for byte
+		"/empty": "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 0\r\nX-Which: empty\r\n\r\n",
+		"/a":     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nX-Which: aaaaa\r\n\r\nhello",
+		"/b":     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\nX-Which: bbbbb\r\n\r\nhello",
+	}
+	u := startScripted(t, func(c net.Conn, req *http.Request) bool {
+		io.WriteString(c, heads[req.URL.Path])
+		return true
+	}, true)
+	tr := newTransport(t)
+	get := func(path string) *http.Response {
+		t.Helper()
+		res, err := tr.RoundTripWith(mustRequest(t, u.url+path), RoundTripOptions{RawHead: true})
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		return res
+	}
+
+	empty := get("/empty")
+	emptyFields, ok := tr.RawFields(empty)
+	const wantEmpty = "Content-Type: text/plain\nContent-Length: 0\nX-Which: empty\n"
+	if !ok || emptyFields != wantEmpty {
+		t.Fatalf("/empty: RawFields = %q, %v; want %q kept raw", emptyFields, ok, wantEmpty)
+	}
+	a := get("/a")
+	tr.FillHeader(a)
+	if body := readAll(t, a); body != "hello" {
+		t.Fatalf("/a: body %q", body)
+	}
+	b := get("/b")
+	if fields, _ := tr.RawFields(b); !strings.Contains(fields, "X-Which: bbbbb") {
+		t.Errorf("/b: RawFields = %q", fields)
+	}
+	if body := readAll(t, b); body != "hello" {
+		t.Fatalf("/b: body %q", body)
+	}
+	if n := u.conns.Load(); n != 1 {
+		t.Fatalf("the upstream saw %d connections, want the one reused", n)
+	}
+	if emptyFields != wantEmpty {
+		t.Errorf("/empty's raw fields changed when the connection was reused: %q", emptyFields)
+	}
+	if got := a.Header["X-Which"]; len(got) != 1 || got[0] != "aaaaa" {
+		t.Errorf("/a's header after FillHeader changed when the connection was reused: X-Which = %q", got)
+	}
+	if a.Status != "200 OK" || a.Proto != "HTTP/1.1" || b.Status != "200 OK" {
+		t.Errorf("status lines %q %q, %q; want 200 OK on HTTP/1.1", a.Proto, a.Status, b.Status)
+	}
+}
+
 func TestRawHeadDesync(t *testing.T) {
 	u := startRawUpstream(t, func(c net.Conn, req *http.Request) bool {
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"+poison)
