@@ -156,9 +156,6 @@ func mustRequest(t *testing.T, url string) *http.Request {
 	return req
 }
 
-// TestRawHeadDesync checks that a raw head frames its body as a mapped
-// one does: bytes an upstream sends past the Content-Length are no one's
-// answer, and each later caller gets its own response.
 // TestRawFieldsOutliveReuse checks that what a response kept raw hands
 // out does not change when its connection carries the next response:
 // the raw fields of a response without a body (which frees the
@@ -216,6 +213,9 @@ func TestRawFieldsOutliveReuse(t *testing.T) {
 	}
 }
 
+// TestRawHeadDesync checks that a raw head frames its body as a mapped
+// one does: bytes an upstream sends past the Content-Length are no one's
+// answer, and each later caller gets its own response.
 func TestRawHeadDesync(t *testing.T) {
 	u := startRawUpstream(t, func(c net.Conn, req *http.Request) bool {
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"+poison)
