@@ -303,13 +303,7 @@ func TestRoutingMisses(t *testing.T) {
 }
 
 func TestUpstreamFailures(t *testing.T) {
-	// A listener that is closed at once: its address refuses connections.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := "http://" + ln.Addr().String()
-	ln.Close()
+	refused := deadURL(t)
 
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {

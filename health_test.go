@@ -3,7 +3,6 @@ package apigate
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,16 +10,6 @@ import (
 
 	"github.com/apigate-go/apigate/observe"
 )
-
-func deadURL(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := "http://" + ln.Addr().String()
-	ln.Close()
-	return u
-}
 
 func countSelected(ev []observe.Event, addr string) int {
 	n := 0

@@ -73,9 +73,7 @@ func TestObserverEvents(t *testing.T) {
 		}
 	}))
 	defer slow.Close()
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	refused := "http://" + ln.Addr().String()
-	ln.Close()
+	refused := deadURL(t)
 
 	log := &eventLog{}
 	deny := func(c *Ctx) error { return Forbidden("no") }

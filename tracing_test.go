@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -99,7 +98,7 @@ func TestRequestIDOnGatewayResponses(t *testing.T) {
 	own := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Request-Id", "upstream-made-this")
 	}))
-	closed := closedURL(t)
+	closed := deadURL(t)
 	log := &eventLog{withEnded: true}
 	_, gw := serveGateway(t,
 		Mount(Service("/own", GET("/x")), own),
@@ -127,23 +126,12 @@ func TestRequestIDOnGatewayResponses(t *testing.T) {
 	}
 }
 
-// closedURL returns the URL of a loopback port nothing listens on.
-func closedURL(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := "http://" + ln.Addr().String()
-	ln.Close()
-	return u
-}
-
 // TestEventSequence pins the event order of a request retried once and of
 // a plain request, RequestEnded last with the status sent.
 func TestEventSequence(t *testing.T) {
 	up := newEcho(t)
 	log := &eventLog{withEnded: true}
-	_, gw := serveGateway(t, Mount(Service("/api", GET("/x")), closedURL(t), up.URL), WithObserver(log))
+	_, gw := serveGateway(t, Mount(Service("/api", GET("/x")), deadURL(t), up.URL), WithObserver(log))
 	res, _ := get(t, gw.URL+"/api/x")
 	if res.StatusCode != 200 {
 		t.Fatalf("status %d, want 200 after a retry", res.StatusCode)
@@ -331,7 +319,7 @@ func TestTracerSeam(t *testing.T) {
 	tr := &seamTracer{}
 	var hookSaw any
 	hook := Before(func(c *Ctx) error { hookSaw = c.Context().Value(seamKey{}); return nil })
-	_, gw := serveGateway(t, Mount(Service("/api", GET("/x", hook)), closedURL(t), up.URL), WithObserver(tr))
+	_, gw := serveGateway(t, Mount(Service("/api", GET("/x", hook)), deadURL(t), up.URL), WithObserver(tr))
 	if res, _ := get(t, gw.URL+"/api/x"); res.StatusCode != 200 {
 		t.Fatalf("status %d", res.StatusCode)
 	}
