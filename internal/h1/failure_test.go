@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/apigate-go/apigate/internal/porttest"
 )
 
 // oneShotServer answers one request per connection, announcing
@@ -179,12 +181,7 @@ func TestContextErrors(t *testing.T) {
 }
 
 func TestDialRefused(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := porttest.Refused(t)
 	tests := []struct {
 		name string
 		tr   *Transport
