@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/apigate-go/apigate"
+	"github.com/apigate-go/apigate/internal/porttest"
 	apigateotel "github.com/apigate-go/apigate/observe/otel"
 )
 
@@ -50,15 +51,10 @@ func (u *upstream) headers() []http.Header {
 	return append([]http.Header(nil), u.seen...)
 }
 
-// closedAddr returns the URL of a loopback port nothing listens on.
+// closedAddr returns the URL of a loopback port that refuses
+// connections for the rest of the test.
 func closedAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
+	return "http://" + porttest.Refused(t)
 }
 
 // engine is the upstream client the tests use: APIGATE_TEST_ENGINE=http1

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/apigate-go/apigate"
+	"github.com/apigate-go/apigate/internal/porttest"
 	"github.com/apigate-go/apigate/ratelimit"
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -341,9 +342,7 @@ func TestAtomicUnderConcurrency(t *testing.T) {
 // TestMissingServerFailsFast: with nothing listening the limiter answers
 // within its timeout, with the configured decision.
 func TestMissingServerFailsFast(t *testing.T) {
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := porttest.Refused(t)
 	c := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1})
 	defer c.Close()
 	for _, closed := range []bool{false, true} {
