@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/apigate-go/apigate/internal/field"
 	"github.com/apigate-go/apigate/internal/h1"
 	"github.com/apigate-go/apigate/internal/hop"
 )
@@ -77,15 +78,14 @@ func (x *exchange) respondRaw(res *http.Response) bool {
 // copyResponseHeader copies the upstream's response header into dst,
 // which may already hold headers set by middleware. The upstream wins: a
 // field it sends replaces the middleware's value rather than adding to it
-// (two Cache-Control or Content-Type values would contradict each other).
-// Set-Cookie is the exception, since each value is a cookie of its own,
-// and so are RateLimit and RateLimit-Policy, lists whose items name their
-// policy (the gateway's RateLimit and the upstream's both hold): the
-// upstream's are added after the middleware's. Fields the upstream does
-// not send are left as the middleware set them.
+// (two Cache-Control or Content-Type values would contradict each other),
+// except for the fields that accumulate ([field.Accumulates]: Set-Cookie,
+// RateLimit, RateLimit-Policy), whose upstream values are added after the
+// middleware's. Fields the upstream does not send are left as the
+// middleware set them.
 func copyResponseHeader(dst, src http.Header) {
 	for k, vv := range src {
-		if k == "Set-Cookie" || k == "Ratelimit" || k == "Ratelimit-Policy" {
+		if field.Accumulates(k) {
 			if old, ok := dst[k]; ok {
 				vv = append(old[:len(old):len(old)], vv...)
 			}

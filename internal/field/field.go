@@ -106,3 +106,16 @@ func CanonicalName(s string) (string, bool) {
 	}
 	return textproto.CanonicalMIMEHeaderKey(s), true
 }
+
+// Accumulates reports whether a response field named k (canonical)
+// gathers the values of every source that sets it, instead of taking
+// the last one's: Set-Cookie, each value a cookie of its own, and
+// RateLimit and RateLimit-Policy, lists whose items name their policy,
+// so that a gateway's limit and its upstream's both hold.
+func Accumulates(k string) bool {
+	switch k {
+	case "Set-Cookie", "Ratelimit", "Ratelimit-Policy":
+		return true
+	}
+	return false
+}

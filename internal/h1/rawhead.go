@@ -219,11 +219,7 @@ func (c *srvConn) writeRawHead(bw *bufio.Writer, h http.Header) {
 // raw field of the same name: it does unless the raw one is left out
 // (hop-by-hop, or skip) or both are kept.
 func replaced(k, skip string) bool {
-	switch k {
-	case "Set-Cookie", "Ratelimit", "Ratelimit-Policy":
-		return false
-	}
-	return k != skip && !hop.IsHop(k)
+	return !field.Accumulates(k) && k != skip && !hop.IsHop(k)
 }
 
 // hasRawField reports whether the raw fields s hold one named k.
