@@ -23,6 +23,8 @@ func rowColor(row string) string {
 		return "#adb5bd"
 	case rowNginx:
 		return "#f08c00"
+	case rowTwin:
+		return "#ffc078"
 	}
 	return "#868e96"
 }

@@ -15,7 +15,9 @@ import (
 // service; l4 is the same load through haproxy in TCP mode, the most a
 // proxy that parses nothing costs; go-floor is the same load through the
 // least an HTTP proxy in Go does (command floor), the floor of any
-// gateway on Go's network poller.
+// gateway on Go's network poller. nginx-twin is a second nginx, the same
+// binary and configuration as the nginx row: its ratios to nginx are what
+// the machine's noise gives two identical gateways (the noise control).
 const (
 	rowDirect  = "direct"
 	rowL4      = "l4"
@@ -23,11 +25,12 @@ const (
 	rowStdlib  = "stdlib"
 	rowApigate = "apigate"
 	rowNginx   = "nginx"
+	rowTwin    = "nginx-twin"
 )
 
 // knownRows returns every row name, in report order.
 func knownRows() []string {
-	return []string{rowDirect, rowL4, rowFloor, rowStdlib, rowApigate, rowNginx}
+	return []string{rowDirect, rowL4, rowFloor, rowStdlib, rowApigate, rowNginx, rowTwin}
 }
 
 // config is the driver's configuration, from flags and the mode's defaults.
@@ -98,7 +101,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.rate, "rate", 0, "open-loop request rate, requests per second (default 2000, quick 1000)")
 	fs.IntVar(&c.openConns, "open-conns", 0, "open-loop maximum connections (default 64, quick 32)")
 	fs.StringVar(&routes, "routes", strings.Join(contract.Names(), ","), "comma-separated routes to measure")
-	fs.StringVar(&rows, "gateways", strings.Join(knownRows(), ","), "comma-separated rows: direct, l4 (haproxy in TCP mode), go-floor (a minimal Go proxy), stdlib, apigate, nginx (nginx and l4 are skipped when not installed)")
+	fs.StringVar(&rows, "gateways", strings.Join(knownRows(), ","), "comma-separated rows: direct, l4 (haproxy in TCP mode), go-floor (a minimal Go proxy), stdlib, apigate, nginx, nginx-twin (a second nginx, the noise control; nginx, nginx-twin and l4 are skipped when not installed)")
 	fs.StringVar(&c.generator, "generator", "auto", "closed-loop generator: wrk, go (built in) or auto (wrk when installed)")
 	fs.IntVar(&c.wrkThreads, "wrk-threads", 1, "wrk threads")
 	fs.IntVar(&c.gomaxprocs, "gomaxprocs", 0, "GOMAXPROCS of the Go gateways and backends (default: the runtime's, the number of cores)")

@@ -22,8 +22,15 @@ type summary struct {
 	rss            int64
 	// req/s relative to other rows, NaN when the reference row is absent.
 	vsNginx, vsStdlib, vsL4, vsDirect float64
-	measured, hasGWProc               bool
+	// The lowest and highest of each round's ratio to nginx's, for
+	// req/s, p99 and CPU per request (NaN without nginx in the same
+	// rounds).
+	rpsSpread, p99Spread, cpuSpread spread
+	measured, hasGWProc             bool
 }
+
+// spread is the range of a figure's per-round ratios.
+type spread struct{ lo, hi float64 }
 
 // routeSummary is one route's table.
 type routeSummary struct {
@@ -65,6 +72,10 @@ func (s *suite) summarize(res results) []routeSummary {
 			sm.vsStdlib = relRPS(smp, byRow[rowStdlib])
 			sm.vsL4 = relRPS(smp, byRow[rowL4])
 			sm.vsDirect = relRPS(smp, byRow[rowDirect])
+			ng := byRow[rowNginx]
+			sm.rpsSpread = roundSpread(smp, ng, func(x sample) float64 { return x.rps })
+			sm.p99Spread = roundSpread(smp, ng, func(x sample) float64 { return float64(x.lat.P99) })
+			sm.cpuSpread = roundSpread(smp, ng, func(x sample) float64 { return float64(x.cpuPerR) })
 		}
 		out = append(out, rs)
 	}
@@ -91,6 +102,30 @@ func relRPS(a, ref []sample) float64 {
 }
 
 func sampleRPS(x sample) float64 { return x.rps }
+
+// roundSpread returns the lowest and highest ratio of f over the rounds,
+// a's round i to ref's round i; NaN when the rows were not measured in
+// the same rounds or a reference value is 0.
+func roundSpread(a, ref []sample, f func(sample) float64) spread {
+	sp := spread{math.NaN(), math.NaN()}
+	if len(a) == 0 || len(a) != len(ref) {
+		return sp
+	}
+	for i := range a {
+		d := f(ref[i])
+		if d == 0 {
+			return spread{math.NaN(), math.NaN()}
+		}
+		r := f(a[i]) / d
+		if i == 0 || r < sp.lo {
+			sp.lo = r
+		}
+		if i == 0 || r > sp.hi {
+			sp.hi = r
+		}
+	}
+	return sp
+}
 
 // median returns the median of f over xs (the mean of the two middle
 // values for an even count).
@@ -163,9 +198,14 @@ func (s *suite) markdown(meta reportMeta, sums []routeSummary, chart string) str
 	b.WriteString("- CPU/req: the gateway's user+system CPU time during the throughput measurement divided by the requests answered; peak RSS: its VmHWM, reset before each measurement (summed over the gateway's processes: apigate's 2, nginx's master and workers; haproxy: one process)\n")
 	b.WriteString("- Same work per request: every gateway (stdlib, apigate, nginx) sends the data service (and the /my-items auth service) X-Forwarded-For, X-Forwarded-Host, X-Forwarded-Proto, an RFC 7239 Forwarded and a request ID it generates in X-Request-Id, which it also returns to the client, as a production gateway does (validation checks that the data service gets them before the load)\n")
 	b.WriteString("- direct and l4 are sent the request a gateway sends upstream (identity headers set, lookup rewritten) without the forwarding and request-ID headers, which the data service ignores: l4 is the most any proxy can carry on this machine\n")
-	b.WriteString("- go-floor is sent the same requests as l4 and adds the forwarding and request-ID headers: a Go proxy that parses only the framing, checks nothing and keeps one upstream connection per client connection (bench/floor), the least any gateway on Go's network poller costs\n\n")
+	b.WriteString("- go-floor is sent the same requests as l4 and adds the forwarding and request-ID headers: a Go proxy that parses only the framing, checks nothing and keeps one upstream connection per client connection (bench/floor), the least any gateway on Go's network poller costs\n")
+	if slices.ContainsFunc(s.rows, func(r *row) bool { return r.name == rowTwin }) {
+		b.WriteString("- nginx-twin is a second nginx with the nginx row's binary and configuration, measured like every row: its ratios to nginx are what this machine's noise gives two identical gateways\n")
+	}
+	b.WriteString("\n")
 
 	b.WriteString(apigateSummary(sums))
+	b.WriteString(controlSummary(sums))
 	for _, rs := range sums {
 		fmt.Fprintf(&b, "## %s %s\n\n", rs.route.Method, rs.route.Path)
 		b.WriteString("| gateway | req/s | × nginx | × stdlib | % of L4 | % of direct | p50 ms | p99 ms | p99.9 ms | errors | CPU µs/req | peak RSS MiB |\n")

@@ -251,3 +251,42 @@ func TestChartSVG(t *testing.T) {
 		t.Errorf("%d rects, want %d", rects, want)
 	}
 }
+
+func TestControlSummary(t *testing.T) {
+	s, res := testSuite()
+	if got := controlSummary(s.summarize(res)); got != "" {
+		t.Errorf("control summary without nginx-twin = %q, want none", got)
+	}
+	s.rows = append(s.rows, &row{name: rowTwin, proc: &proc{}})
+	lat := func(p99 time.Duration) load.Latency { return load.Latency{P50: p99 / 4, P99: p99, P999: 2 * p99} }
+	res["items"][rowTwin] = []sample{
+		{rps: 45000, lat: lat(2 * time.Millisecond), cpuPerR: 18 * time.Microsecond},
+		{rps: 55000, lat: lat(2 * time.Millisecond), cpuPerR: 14 * time.Microsecond},
+	}
+	got := controlSummary(s.summarize(res))
+	// nginx: 50000 req/s, p99 3 then 1 ms (median 2), 16 µs in both
+	// rounds. apigate: 1.20 and 1.24×, p99 0.67 and 2.00, CPU 1.25 both.
+	// The twin: 0.90 and 1.10×, p99 as apigate, CPU 1.125 and 0.875.
+	for _, want := range []string{
+		"| `GET /items` | apigate | 1.22× (1.20–1.24) ✓ | 1.00 (0.67–2.00) ✓ | 1.25 (1.25–1.25) ✗ |\n",
+		"| `GET /items` | nginx-twin | 1.00× (0.90–1.10) ✓ | 1.00 (0.67–2.00) ✓ | 1.00 (0.88–1.12) ✓ |\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("control summary lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "lookup") {
+		t.Errorf("control summary has a route without nginx-twin:\n%s", got)
+	}
+	md := s.markdown(reportMeta{}, s.summarize(res), "")
+	if !strings.Contains(md, "- nginx-twin is a second nginx") || !strings.Contains(md, "## Noise control") {
+		t.Errorf("report lacks the twin's description or table:\n%s", md)
+	}
+
+	// Rounds that do not pair up give no range.
+	res["items"][rowTwin] = res["items"][rowTwin][:1]
+	got = controlSummary(s.summarize(res))
+	if want := "| `GET /items` | nginx-twin | 0.90× ✗ |"; !strings.Contains(got, want) {
+		t.Errorf("control summary over unpaired rounds lacks %q:\n%s", want, got)
+	}
+}

@@ -120,10 +120,10 @@ func (s *suite) setup(ctx context.Context, stderr io.Writer) error {
 				return err
 			}
 			bins[name] = built["floor"]
-		case rowNginx:
+		case rowNginx, rowTwin:
 			var why string
 			if ng, why = findNginx(); why != "" {
-				s.note(stderr, "nginx skipped: %s", why)
+				s.note(stderr, "%s skipped: %s", name, why)
 			} else {
 				bins[name] = ng.bin
 				s.nginxVersion = ng.version
@@ -185,8 +185,8 @@ func (s *suite) setup(ctx context.Context, stderr io.Writer) error {
 			if p, err = startProc(name, s.tmp, bin, haproxyArgs(conf), nil); err != nil {
 				return err
 			}
-		case rowNginx:
-			dir, err := os.MkdirTemp(s.tmp, "nginx-")
+		case rowNginx, rowTwin:
+			dir, err := os.MkdirTemp(s.tmp, name+"-")
 			if err != nil {
 				return err
 			}

@@ -89,3 +89,51 @@ func (rs routeSummary) find(row string) (summary, bool) {
 	}
 	return summary{}, false
 }
+
+// controlSummary renders apigate's ratios to nginx beside nginx-twin's,
+// with the range of each over the rounds: nginx-twin runs nginx's binary
+// and configuration, so its ratios show how far this machine's noise
+// moves two identical gateways, and a target apigate misses by less than
+// the twin misses it is inside that noise. It returns "" when nginx-twin
+// or nginx was not measured.
+func controlSummary(sums []routeSummary) string {
+	var b strings.Builder
+	for _, rs := range sums {
+		tw, ok := rs.find(rowTwin)
+		if _, hasNginx := rs.find(rowNginx); !ok || !hasNginx {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString("## Noise control: nginx against itself\n\n")
+			b.WriteString("apigate's ratios to nginx beside those of nginx-twin, a second nginx with the same binary and configuration: the median over the rounds, then the lowest and highest round, marked against apigate's targets (throughput ≥ 1, p99 and CPU ≤ 1). Where the twin misses a target, an identical gateway missed it: the machine's noise, not the gateway.\n\n")
+			b.WriteString("| route | row | × nginx | p99 /nginx | CPU µs/req /nginx |\n")
+			b.WriteString("|---|---|---:|---:|---:|\n")
+		}
+		rows := []summary{tw}
+		if ag, ok := rs.find(rowApigate); ok {
+			rows = []summary{ag, tw}
+		}
+		ng, _ := rs.find(rowNginx)
+		for _, sm := range rows {
+			p99 := float64(sm.p99) / float64(ng.p99)
+			cpu := float64(sm.cpuPerR) / float64(ng.cpuPerR)
+			fmt.Fprintf(&b, "| `%s %s` | %s | %s | %s | %s |\n",
+				rs.route.Method, rs.route.Path, sm.row,
+				marked(ratio(sm.vsNginx, "%.2f×")+spreadText(sm.rpsSpread), sm.vsNginx, sm.vsNginx >= targetVsNginx),
+				marked(ratio(p99, "%.2f")+spreadText(sm.p99Spread), p99, p99 <= 1),
+				marked(ratio(cpu, "%.2f")+spreadText(sm.cpuSpread), cpu, cpu <= 1))
+		}
+	}
+	if b.Len() > 0 {
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// spreadText formats a spread as " (lo–hi)", or "" when it is unknown.
+func spreadText(sp spread) string {
+	if math.IsNaN(sp.lo) || math.IsNaN(sp.hi) {
+		return ""
+	}
+	return fmt.Sprintf(" (%.2f–%.2f)", sp.lo, sp.hi)
+}
