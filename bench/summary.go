@@ -105,7 +105,7 @@ func controlSummary(sums []routeSummary) string {
 		}
 		if b.Len() == 0 {
 			b.WriteString("## Noise control: nginx against itself\n\n")
-			b.WriteString("apigate's ratios to nginx beside those of nginx-twin, a second nginx with the same binary and configuration: the median over the rounds, then the lowest and highest round, marked against apigate's targets (throughput ≥ 1, p99 and CPU ≤ 1). Where the twin misses a target, an identical gateway missed it: the machine's noise, not the gateway.\n\n")
+			b.WriteString("apigate's ratios to nginx beside those of nginx-twin, a second nginx with the same binary and configuration: each figure as in the table above (throughput: the median of the rounds' ratios; p99 and CPU: the ratio of the medians), then in brackets the lowest and highest of the rounds' ratios, marked against apigate's targets (throughput ≥ 1, p99 and CPU ≤ 1). Where the twin misses a target, an identical gateway missed it: the machine's noise, not the gateway.\n\n")
 			b.WriteString("| route | row | × nginx | p99 /nginx | CPU µs/req /nginx |\n")
 			b.WriteString("|---|---|---:|---:|---:|\n")
 		}
