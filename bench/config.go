@@ -107,7 +107,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.gomaxprocs, "gomaxprocs", 0, "GOMAXPROCS of the Go gateways and backends (default: the runtime's, the number of cores)")
 	fs.StringVar(&c.out, "out", "results", "directory for results.md and chart.svg, relative to the bench module")
 	fs.StringVar(&c.profile, "profile", "", "write CPU and allocation profiles of the Go gateways (stdlib, apigate) into `dir`, covering the whole run")
-	fs.DurationVar(&c.timeout, "timeout", 0, "bound on the whole run (default 20m, quick 3m; soak: its duration + 3m)")
+	fs.DurationVar(&c.timeout, "timeout", 0, "bound on the whole run (default: twice the measurements' length + 3m, at least 20m, quick 3m; soak: its duration + 3m)")
 	fs.BoolVar(&c.soak, "soak", false, "soak mode: apigate under an open loop over the routes, the data service restarted midway; writes soak.md and soak.svg")
 	fs.DurationVar(&c.soakDuration, "soak-duration", 0, "soak test length (default 5m, with -quick 30s)")
 	fs.DurationVar(&c.soakWindow, "soak-window", 0, "soak recording window (default 5s, with -quick 3s)")
@@ -134,6 +134,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	c.conns = or(c.conns, d.conns)
 	c.rate = or(c.rate, d.rate)
 	c.openConns = or(c.openConns, d.openConns)
+	timeoutSet := c.timeout != 0
 	c.timeout = or(c.timeout, d.timeout)
 
 	var err error
@@ -142,6 +143,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.rows, err = pick("gateway", rows, knownRows()); err != nil {
 		return config{}, err
+	}
+	if !timeoutSet && !c.soak {
+		c.timeout = max(c.timeout, 2*measureLength(c)+3*time.Minute)
 	}
 	switch {
 	case c.rounds < 1 || c.conns < 1 || c.rate < 1 || c.openConns < 1 || c.wrkThreads < 1:
@@ -156,6 +160,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("soak-window must be positive and soak-duration at least two windows")
 	}
 	return c, nil
+}
+
+// measureLength is how long the measurements of a run take: every round
+// measures every route on every row, with a warm-up, a closed loop (wrk
+// counts whole seconds) and an open loop.
+func measureLength(c config) time.Duration {
+	cell := c.warmup + (c.duration+time.Second-1).Truncate(time.Second) + c.latency
+	return time.Duration(c.rounds*len(c.routes)*len(c.rows)) * cell
 }
 
 func or[T comparable](v, def T) T {

@@ -20,7 +20,18 @@ func TestParseFlags(t *testing.T) {
 				slices.Equal(c.rows, knownRows()) && c.generator == "auto"
 		}, false},
 		{"quick", []string{"-quick"}, func(c config) bool {
-			return c.quick && c.rounds == 1 && c.duration == time.Second && c.timeout == 3*time.Minute
+			// 28 cells of 1.7 s: 47.6 s, twice that and 3m.
+			return c.quick && c.rounds == 1 && c.duration == time.Second && c.timeout == 3*time.Minute+95200*time.Millisecond
+		}, false},
+		{"the default timeout follows the measurements' length", []string{"-rounds", "5", "-latency-duration", "5s"}, func(c config) bool {
+			// 140 cells of 0.5 + 3 + 5 s: 19m50s, twice that and 3m.
+			return c.timeout == 2*(19*time.Minute+50*time.Second)+3*time.Minute
+		}, false},
+		{"a short run keeps the 20m bound", []string{"-routes", "items", "-gateways", "apigate"}, func(c config) bool {
+			return c.timeout == 20*time.Minute
+		}, false},
+		{"an explicit timeout is kept", []string{"-rounds", "5", "-timeout", "5m"}, func(c config) bool {
+			return c.timeout == 5*time.Minute
 		}, false},
 		{"quick keeps explicit flags", []string{"-quick", "-rounds", "2", "-rate", "500"}, func(c config) bool {
 			return c.rounds == 2 && c.rate == 500 && c.duration == time.Second
