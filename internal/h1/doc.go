@@ -82,7 +82,8 @@
 //   - [Transport.RoundTripDeadline] bounds an exchange with connection
 //     deadlines instead of a derived context.
 //   - A request is retried once, on a new connection, when a reused idle
-//     connection fails before any byte of the response arrived and the
+//     connection fails before any byte of the response arrived, other
+//     than by a timeout (a slow upstream has the request), and the
 //     request is replayable (idempotent method or an Idempotency-Key
 //     header, and no body or a GetBody).
 //

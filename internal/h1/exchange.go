@@ -137,17 +137,23 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 	}
 	c.lim.n = t.opts.MaxResponseHeaderBytes - int64(c.br.Buffered())
 	if d := t.opts.ResponseHeaderTimeout; d > 0 {
-		if hd := time.Now().Add(d); deadline.IsZero() || hd.Before(deadline) {
-			c.nc.SetReadDeadline(hd)
-		}
-		if ctx.Err() != nil { // do not undo a cancellation's deadline
-			c.nc.SetDeadline(aLongTimeAgo)
+		// The wait starts once the request is written whole, as in
+		// net/http: a body still being written starts it when it ends.
+		if aw := c.aw; aw == nil || !aw.deferHeadTimeout(ctx, d, deadline) {
+			setHeadTimeout(ctx, c.nc, d, deadline)
 		}
 	}
 	if _, err := c.br.Peek(1); err != nil {
 		st.stop()
 		aw, reused := c.aw, c.reused
 		c.finish(false)
+		// A timeout tells of a slow upstream, not of a connection that
+		// went stale while idle: the request may be in its hands, and
+		// is not sent again (net/http's rule too).
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			reused = false
+		}
 		switch {
 		case werr != nil:
 			err = werr
@@ -183,6 +189,11 @@ func (t *Transport) exchange(ctx context.Context, c *conn, req *http.Request, ho
 	}
 	c.lim.n = math.MaxInt64
 	if t.opts.ResponseHeaderTimeout > 0 {
+		if aw := c.aw; aw != nil {
+			aw.mu.Lock()
+			aw.headTimeout = 0 // the head is read: the writer must not start its wait
+			aw.mu.Unlock()
+		}
 		c.nc.SetReadDeadline(deadline)
 		// A cancellation that set its deadline before this reset must
 		// still interrupt the body.
@@ -317,6 +328,36 @@ type asyncWrite struct {
 	// then closes the connection to end the wait for a response the
 	// upstream will not send.
 	bodyErr atomic.Pointer[bodyReadError]
+	// headTimeout is the ResponseHeaderTimeout the writer starts when it
+	// ends, while the reader still waits for the response head (0 once
+	// the head is read); headCtx and headDeadline are the exchange's.
+	headTimeout  time.Duration
+	headCtx      context.Context
+	headDeadline time.Time
+}
+
+// deferHeadTimeout leaves the ResponseHeaderTimeout d to the writer,
+// which starts it when the body is written, and reports whether it did:
+// false when the writer has ended already.
+func (aw *asyncWrite) deferHeadTimeout(ctx context.Context, d time.Duration, deadline time.Time) bool {
+	aw.mu.Lock()
+	defer aw.mu.Unlock()
+	if aw.writerDone {
+		return false
+	}
+	aw.headTimeout, aw.headCtx, aw.headDeadline = d, ctx, deadline
+	return true
+}
+
+// setHeadTimeout bounds the wait for a response head by d from now, or
+// by the exchange's deadline if that comes first.
+func setHeadTimeout(ctx context.Context, nc net.Conn, d time.Duration, deadline time.Time) {
+	if hd := time.Now().Add(d); deadline.IsZero() || hd.Before(deadline) {
+		nc.SetReadDeadline(hd)
+	}
+	if ctx.Err() != nil { // do not undo a cancellation's deadline
+		nc.SetDeadline(aLongTimeAgo)
+	}
 }
 
 // startWrite writes body on a new goroutine, which owns c.bw until it
@@ -337,6 +378,10 @@ func (c *conn) startWrite(t *Transport, body io.ReadCloser, length int64) {
 		}
 		aw.mu.Lock()
 		aw.writerDone, aw.err = true, err
+		if aw.headTimeout > 0 {
+			setHeadTimeout(aw.headCtx, c.nc, aw.headTimeout, aw.headDeadline)
+			aw.headTimeout, aw.headCtx = 0, nil
+		}
 		readerDone, keep := aw.readerDone, aw.keep
 		if aw.timer != nil {
 			aw.timer.Stop()

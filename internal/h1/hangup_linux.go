@@ -109,8 +109,14 @@ func (h *hangups) run(epfd, wake int) {
 			// more before closing, as a pipelined request would.
 			h.mu.Lock()
 			c := h.conns[ev.Fd]
-			if c != nil && !peerClosed(int(ev.Fd)) {
-				c = nil
+			if c != nil {
+				// Marked before the peek: once what is pending is read,
+				// the server looks again (see recheck), as no new event
+				// will come.
+				c.rdhup.Store(true)
+				if !peerClosed(int(ev.Fd)) {
+					c = nil
+				}
 			}
 			h.mu.Unlock()
 			if c != nil {
@@ -118,6 +124,15 @@ func (h *hangups) run(epfd, wake int) {
 			}
 		}
 	}
+}
+
+// recheck reports whether the client of c, which hung up while bytes
+// were still pending, has now nothing left to read: the server read
+// them all, and the client is gone.
+func (h *hangups) recheck(c *srvConn) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return c.fd >= 0 && h.conns[int32(c.fd)] == c && peerClosed(c.fd)
 }
 
 // close stops the goroutine and releases the epoll set.

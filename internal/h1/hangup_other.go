@@ -7,6 +7,7 @@ package h1
 // when it hangs up while the handler waits.
 type hangups struct{}
 
-func (h *hangups) add(c *srvConn)    {}
-func (h *hangups) remove(c *srvConn) {}
-func (h *hangups) close()            {}
+func (h *hangups) add(c *srvConn)          {}
+func (h *hangups) remove(c *srvConn)       {}
+func (h *hangups) close()                  {}
+func (h *hangups) recheck(c *srvConn) bool { return false }

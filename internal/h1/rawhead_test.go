@@ -524,3 +524,37 @@ func FuzzRawHead(f *testing.F) {
 		}
 	})
 }
+
+// TestRawHeadLeavesHeaderMap checks that a response written raw leaves
+// the handler's header map without a Content-Length: the raw field
+// replaces the map's, and setting one there would cost the hot path two
+// allocations for a field the writer skips.
+func TestRawHeadLeavesHeaderMap(t *testing.T) {
+	got := make(chan []string, 1)
+	hs := startHarness(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !w.(RawHeaderWriter).WriteRawHeader(http.StatusOK, "Content-Type: text/plain\nContent-Length: 5\n", 5, "") {
+			t.Error("WriteRawHeader refused a plain response")
+		}
+		io.WriteString(w, "hello")
+		got <- w.Header()["Content-Length"]
+	}), ServerOptions{})
+	c := hs.dial(t)
+	c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	status, _ := c.br.ReadString('\n')
+	lines, body := rawHead(t, c)
+	if status != "HTTP/1.1 200 OK\r\n" || body != "hello" {
+		t.Fatalf("status %q, body %q", status, body)
+	}
+	n := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, "Content-Length:") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d Content-Length fields in %q, want 1", n, lines)
+	}
+	if cl := <-got; cl != nil {
+		t.Errorf("the header map got Content-Length %q", cl)
+	}
+}

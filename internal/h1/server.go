@@ -232,6 +232,13 @@ type srvConn struct {
 	rdl    bool                   // a read deadline is set
 	fd     int                    // the descriptor watched for hang-ups, or -1
 	cur    atomic.Pointer[reqCtx] // the context of the request being served
+	// rdhup is set when the hang-up watcher saw the client hang up with
+	// bytes still pending, which were not a hang-up yet (see gone).
+	rdhup atomic.Bool
+	// handlerDL is set when a handler set a deadline (through
+	// http.ResponseController): it bounds that request only, as in
+	// net/http, and is cleared before the next.
+	handlerDL atomic.Bool
 
 	head     []byte      // the request head being read
 	pending  []byte      // response body held back to compute its length
@@ -347,6 +354,10 @@ func (c *srvConn) serve() {
 		if !c.serveOne() {
 			return
 		}
+		if c.handlerDL.Swap(false) {
+			c.nc.SetDeadline(time.Time{})
+			c.rdl = false
+		}
 		if s.closing.Load() || !c.state.CompareAndSwap(stateActive, stateIdle) {
 			return
 		}
@@ -461,6 +472,9 @@ func (c *srvConn) serveOne() bool {
 	b.init(c.br, ex.info.length, &req.Trailer, s.maxHeader)
 	if b.eof {
 		req.Body = http.NoBody
+		if c.gone() {
+			ex.ctx.cancel()
+		}
 	} else {
 		b.expect = ex.info.expect
 		req.Body = b
@@ -489,6 +503,14 @@ func (c *srvConn) serveOne() bool {
 		return false
 	}
 	return w.finish()
+}
+
+// gone reports whether the client hung up after sending what has now
+// been read: the watcher saw it hang up while bytes were pending (a
+// request, or a body), and nothing is left. Hang-ups then raise no new
+// event, so the server asks once a request is read whole.
+func (c *srvConn) gone() bool {
+	return c.rdhup.Load() && c.br.Buffered() == 0 && c.srv.hangups.recheck(c)
 }
 
 // call runs the handler, recovering a panic: it reports false when the

@@ -69,6 +69,9 @@ func (b *reqBody) read(p []byte) (int, error) {
 		}
 	}
 	n, err := b.framed.Read(p)
+	if err == io.EOF && b.c.gone() {
+		b.w.ctx.cancel() // the client sent its body and hung up
+	}
 	if err != nil && err != io.EOF {
 		var ne net.Error
 		if err == io.ErrUnexpectedEOF || errors.As(err, &ne) {
@@ -110,6 +113,26 @@ func (b *reqBody) release(keep bool, d time.Duration) bool {
 		b.c.rdl = true
 	}
 	return b.drain()
+}
+
+// drainFirst is release for a body taken back before its response is
+// committed: only when no other goroutine is reading it (ok false
+// otherwise, and nothing done). keep reports whether the rest was
+// drained and the connection can carry another request.
+func (b *reqBody) drainFirst(d time.Duration) (ok, keep bool) {
+	if !b.mu.TryLock() {
+		return false, true
+	}
+	defer b.mu.Unlock()
+	b.state.Store(reqBodyReleased)
+	if !b.drainable() {
+		return true, false
+	}
+	if !b.eof && d > 0 {
+		b.c.nc.SetReadDeadline(time.Now().Add(d))
+		b.c.rdl = true
+	}
+	return true, b.drain()
 }
 
 // drainable reports whether what is left of the body may be drained to

@@ -106,10 +106,23 @@ func (w *response) writeInformational(code int) {
 	if w.canContinue.Load() {
 		w.contMu.Lock() // a body read may be sending "100 Continue"
 		defer w.contMu.Unlock()
+		if code == http.StatusContinue {
+			// The handler sends it: a body read must not send another.
+			w.canContinue.Store(false)
+		}
 	}
 	bw := w.c.bw
 	writeStatus(bw, code)
-	writeFields(bw, w.c.resHdr)
+	for k, vv := range w.c.resHdr {
+		// A 1xx response has no body, and says nothing of the final
+		// one's (RFC 9110, sections 6.1 and 8.6), as in net/http.
+		if k == "Content-Length" || k == "Transfer-Encoding" || !field.ValidName(k) {
+			continue
+		}
+		for _, v := range vv {
+			writeField(bw, k, v)
+		}
+	}
 	bw.WriteString("\r\n")
 	w.check(bw.Flush())
 }
@@ -189,6 +202,20 @@ func (w *response) commit(final bool, next []byte) error {
 	c := w.c
 	h := c.resHdr
 	minor := w.req.ProtoMinor
+	// The framing fields are the ones WriteHeader settled: changes the
+	// handler made to them since have no effect (as in net/http, which
+	// snapshots the header), or they would contradict the framing
+	// written below. A raw head's Content-Length replaces the map's.
+	delete(h, "Transfer-Encoding")
+	switch {
+	case c.raw != "":
+	case w.length >= 0:
+		if cl := h["Content-Length"]; len(cl) != 1 || !sameLength(cl[0], w.length) {
+			h["Content-Length"] = []string{strconv.FormatInt(w.length, 10)}
+		}
+	case w.status != http.StatusNotModified:
+		delete(h, "Content-Length")
+	}
 	var length int64 = -1
 	switch {
 	case w.noBody:
@@ -257,6 +284,12 @@ func (w *response) commit(final bool, next []byte) error {
 	return w.writeBody(p)
 }
 
+// sameLength reports whether the Content-Length value v says n.
+func sameLength(v string, n int64) bool {
+	m, ok := parseLength(v)
+	return ok && m == n
+}
+
 // finish completes the response after the handler returned and reports
 // whether the connection can carry another request. The response goes
 // out before the server takes the request body back (see
@@ -266,6 +299,14 @@ func (w *response) finish() bool {
 	w.ctx.cancel()
 	if !w.wroteHead {
 		w.WriteHeader(http.StatusOK)
+	}
+	drained := false
+	if !w.committed && w.keep && !w.failed && w.body.mode == framedChunked && !w.body.eof {
+		// A chunked rest may be too long to drain: drain it before the
+		// head, when no other goroutine reads it, so that the head says
+		// "Connection: close" when the connection cannot be kept, as
+		// net/http does.
+		drained, w.keep = w.body.drainFirst(w.c.srv.drainWait)
 	}
 	if !w.committed {
 		w.commit(true, nil)
@@ -283,7 +324,9 @@ func (w *response) finish() bool {
 	if !w.failed {
 		w.check(bw.Flush())
 	}
-	w.keep = w.body.release(w.keep && !w.failed, w.c.srv.drainWait)
+	if !drained {
+		w.keep = w.body.release(w.keep && !w.failed, w.c.srv.drainWait)
+	}
 	if !w.keep && !w.failed && !w.body.eof {
 		w.c.closeWriteAndWait()
 	}
@@ -337,11 +380,19 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return nc, bufio.NewReadWriter(c.br, bufio.NewWriter(nc)), nil
 }
 
-// SetReadDeadline sets the connection's read deadline.
-func (w *response) SetReadDeadline(t time.Time) error { return w.c.nc.SetReadDeadline(t) }
+// SetReadDeadline sets the connection's read deadline, for this request:
+// the server clears it before the next one (see serve).
+func (w *response) SetReadDeadline(t time.Time) error {
+	w.c.handlerDL.Store(true)
+	return w.c.nc.SetReadDeadline(t)
+}
 
-// SetWriteDeadline sets the connection's write deadline.
-func (w *response) SetWriteDeadline(t time.Time) error { return w.c.nc.SetWriteDeadline(t) }
+// SetWriteDeadline sets the connection's write deadline, for this
+// request, as SetReadDeadline does.
+func (w *response) SetWriteDeadline(t time.Time) error {
+	w.c.handlerDL.Store(true)
+	return w.c.nc.SetWriteDeadline(t)
+}
 
 // EnableFullDuplex is a no-op: the request body can always be read while
 // the response is written.

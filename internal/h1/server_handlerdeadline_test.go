@@ -1,0 +1,61 @@
+package h1
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// A deadline a handler sets with http.ResponseController bounds its own
+// request: net/http clears the write deadline after each response and
+// re-arms (or clears) the read deadline for the next request. Here it
+// stays on the connection, with no server timeouts set, and the next
+// request on the kept-alive connection fails: its response cannot be
+// written (write deadline) or it is not read at all (read deadline).
+var handlerDeadlineHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/first" {
+		rc := http.NewResponseController(w)
+		rc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		rc.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	}
+	io.WriteString(w, r.URL.Path)
+})
+
+func checkHandlerDeadlines(t *testing.T, addr string) {
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(nc)
+	for i, path := range []string{"/first", "/second"} {
+		if i > 0 {
+			time.Sleep(300 * time.Millisecond) // past the handler's deadlines
+		}
+		io.WriteString(nc, "GET "+path+" HTTP/1.1\r\nHost: h\r\n\r\n")
+		res, err := http.ReadResponse(br, &http.Request{Method: "GET"})
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		b, err := io.ReadAll(res.Body)
+		if err != nil || string(b) != path {
+			t.Fatalf("%s: body %q, %v", path, b, err)
+		}
+	}
+}
+
+func TestHandlerDeadlinesDoNotOutliveRequest(t *testing.T) {
+	hs := startHarness(t, handlerDeadlineHandler, ServerOptions{})
+	checkHandlerDeadlines(t, hs.addr)
+}
+
+func TestHandlerDeadlinesDoNotOutliveRequestNetHTTP(t *testing.T) {
+	ts := httptest.NewServer(handlerDeadlineHandler)
+	defer ts.Close()
+	checkHandlerDeadlines(t, ts.Listener.Addr().String())
+}
