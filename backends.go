@@ -48,8 +48,9 @@ var ErrNoBackends = errors.New("no backends")
 // backends that left or joined. Balancers start afresh with each set
 // (least-request and least-time relearn within a few requests). The
 // idle connections to a backend that left are closed at once on
-// EngineHTTP1; net/http's Transport has no per-host close, so there they
-// close after [UpstreamOptions.IdleConnTimeout].
+// EngineHTTP1, and those of its exchanges still in flight as each ends;
+// net/http's Transport has no per-host close, so there they close after
+// [UpstreamOptions.IdleConnTimeout].
 //
 // An empty list, an invalid URL or a negative weight is refused: the
 // service keeps its set, the observer gets a BackendsRefused event and
@@ -128,6 +129,22 @@ func (g *Gateway) retire(svc *service, old, set *backendSet) {
 			t.CloseIdleHost(u.host)
 		}
 	}
+}
+
+// closeIfRetired closes the idle connections to host unless a backend of
+// set is there: an exchange that was in flight on a backend when it left
+// returns its connection to the pool after retire closed the idle ones.
+func (g *Gateway) closeIfRetired(set *backendSet, host string) {
+	t, ok := g.ownTransport.(*h1.Transport)
+	if !ok {
+		return
+	}
+	for _, u := range set.backends {
+		if u.host == host {
+			return
+		}
+	}
+	t.CloseIdleHost(host)
 }
 
 // startSet starts set's health checks.

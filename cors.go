@@ -293,8 +293,10 @@ func (p *corsPolicy) actual(h http.Header, r *http.Request) {
 // fromUpstream prepares an upstream response's headers src for copying
 // onto dst, which already holds the gateway's CORS headers: the
 // upstream's Access-Control-* headers go, and its Vary absorbs the
-// gateway's, so the result is the same whether the copy appends to or
-// replaces what dst holds.
+// gateway's, so that the upstream's field, which replaces dst's when it
+// is copied, still names Origin. dst keeps its Vary: a response that
+// does not copy src after all (an After hook's error) must still vary
+// on Origin.
 func (p *corsPolicy) fromUpstream(dst, src http.Header) {
 	for k := range src {
 		if len(k) > 15 && k[:15] == "Access-Control-" {
@@ -303,7 +305,6 @@ func (p *corsPolicy) fromUpstream(dst, src http.Header) {
 	}
 	if v, ok := src["Vary"]; ok && p.vary {
 		src["Vary"] = append(v[:len(v):len(v)], dst["Vary"]...)
-		delete(dst, "Vary")
 	}
 }
 

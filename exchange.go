@@ -121,8 +121,14 @@ func (x *exchange) end() {
 	if x.streamed {
 		x.o.body.end()
 	}
+	host := x.o.url.Host
 	x.rt.gw.eng.release(x.o)
 	x.o = nil
+	if set := x.rt.svc.set.Load(); set != x.bs && host != "" {
+		// The backends changed while the exchange ran: its connection,
+		// back in the pool, may be to a backend that left.
+		x.rt.gw.closeIfRetired(set, host)
+	}
 }
 
 // run is the attempt loop: it picks a backend among the candidates and
@@ -198,6 +204,7 @@ func (x *exchange) succeeded(b balancer.Backend, res *http.Response, lat time.Du
 	rt := x.rt
 	x.bs.health.answered(b.Index, res.StatusCode, lat)
 	x.ended(res.StatusCode, false)
+	x.settle()
 	if tr := x.bs.bals[rt.slot].tracker; tr != nil {
 		// Done also when delivering aborts the handler.
 		defer tr.Done(b.Index, balancer.Result{Status: res.StatusCode, Latency: lat})

@@ -44,14 +44,15 @@ func (g *Gateway) forwarded(h http.Header, r *http.Request, ip string, spare []s
 	h["Forwarded"] = spare[3:4:4]
 }
 
-// isForwarding reports whether k is one of the forwarding headers
-// [Gateway.forwarded] sets.
+// isForwarding reports whether k is a forwarding header, kept only from
+// trusted peers: Forwarded and every X-Forwarded-* field (those
+// [Gateway.forwarded] sets, and the others backends read, such as
+// X-Forwarded-Port and X-Forwarded-Prefix).
 func isForwarding(k string) bool {
-	switch k {
-	case "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto":
+	if k == "Forwarded" {
 		return true
 	}
-	return false
+	return len(k) > len("X-Forwarded-") && k[:len("X-Forwarded-")] == "X-Forwarded-"
 }
 
 // forwardedElement returns the Forwarded header value: the prior values

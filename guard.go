@@ -24,6 +24,7 @@ type guard struct {
 	retrying bool // holds a retry in the budget
 	slot     int  // backend whose in-flight slot is held, plus one
 	tryEnd   time.Time
+	backoff  time.Duration // the wait before the retry mayRetry allowed
 }
 
 // shed answers 503 "overloaded" when the route has its maximum of
@@ -71,8 +72,16 @@ func (x *exchange) leave() {
 		h.budget.End()
 		x.guard.budgeted = false
 	}
+	x.settle()
+}
+
+// settle tells the circuit breaker how the exchange ended, once: when
+// the upstream's answer arrives (a long stream or upgraded connection
+// must not hold a half-open circuit's trial until it ends), or when the
+// exchange ends without one.
+func (x *exchange) settle() {
 	if x.guard.ticket != 0 {
-		h.breaker.Done(x.guard.ticket, x.guard.outcome, time.Now().UnixNano())
+		x.bs.health.breaker.Done(x.guard.ticket, x.guard.outcome, time.Now().UnixNano())
 		x.guard.ticket = 0
 	}
 }
@@ -151,7 +160,11 @@ func (x *exchange) mayRetry(attempts int, f failure) bool {
 	if f == failConnect && len(x.cands) < 2 {
 		return false // the only backend is down: trying it again now is no use
 	}
-	if !x.deadline.IsZero() && !time.Now().Before(x.deadline) {
+	// A retry whose backoff runs to the deadline would be sent with no
+	// time left: it would fail at once, charged to a backend that saw
+	// nothing. The failure stands instead.
+	x.guard.backoff = p.wait(attempts)
+	if !x.deadline.IsZero() && !time.Now().Add(x.guard.backoff).Before(x.deadline) {
 		return false
 	}
 	h := x.bs.health
@@ -191,7 +204,7 @@ func (x *exchange) again(b balancer.Backend, n, status int, code string, lat tim
 		x.cands = without(x.cands, b.Index)
 	}
 	x.o.rewind(x.c)
-	d := x.rt.res.retry.wait(n)
+	d := x.guard.backoff
 	if !x.deadline.IsZero() {
 		d = min(d, time.Until(x.deadline))
 	}

@@ -61,8 +61,8 @@ type HealthCheckOptions struct {
 	// back (default 2); UnhealthyAfter how many failed ones take it out
 	// (default 2).
 	HealthyAfter, UnhealthyAfter int
-	// StatusMin and StatusMax bound the statuses that pass (default
-	// 200–399).
+	// StatusMin and StatusMax bound the statuses that pass (defaults 200
+	// and 399, each on its own).
 	StatusMin, StatusMax int
 }
 
@@ -95,8 +95,11 @@ func (h HealthCheckOptions) withDefaults() HealthCheckOptions {
 	if h.UnhealthyAfter == 0 {
 		h.UnhealthyAfter = DefaultUnhealthyAfter
 	}
-	if h.StatusMin == 0 && h.StatusMax == 0 {
-		h.StatusMin, h.StatusMax = DefaultHealthStatusMin, DefaultHealthStatusMax
+	if h.StatusMin == 0 {
+		h.StatusMin = DefaultHealthStatusMin
+	}
+	if h.StatusMax == 0 {
+		h.StatusMax = DefaultHealthStatusMax
 	}
 	return h
 }
@@ -227,7 +230,7 @@ type background struct {
 // own transport. Requests in flight are not interrupted; use
 // [http.Server.Shutdown] to drain them first. Close is safe to call more
 // than once; the gateway still serves requests after it, without health
-// checks.
+// checks: a backend they had taken out counts as healthy again.
 func (g *Gateway) Close() error {
 	if g.bg.stop != nil {
 		g.bg.stop()

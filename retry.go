@@ -69,8 +69,11 @@ type RetryOptions struct {
 	// that (defaults 25ms and 250ms; a negative Backoff retries at once).
 	Backoff, MaxBackoff time.Duration
 	// Statuses lists the answer statuses that are retried (for example
-	// 503); by default none. Each must be 5xx or 429. An answer retried
-	// but whose retries fail is passed on as it was.
+	// 503); by default none. Each must be 5xx or 429. An answer that is
+	// not retried after all (no attempt, budget or time left) is passed
+	// on as it was; once it is retried, the client gets what the last
+	// attempt brought: its answer, or the gateway's error for its
+	// failure.
 	Statuses []int
 	// BudgetPercent is the share of a service's active requests that may
 	// be retries in flight, 1–100 (default 20).

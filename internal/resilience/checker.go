@@ -57,12 +57,17 @@ func (c *Checker) Healthy(i int) bool { return !c.down[i].Load() }
 
 // Start starts probing: each backend at once, then every interval, until
 // ctx is done. [Checker.Wait] waits for the probing goroutines to end.
+// A backend whose probing has ended counts as healthy again, quietly
+// (OnChange is not called): no probe could bring it back.
 func (c *Checker) Start(ctx context.Context) {
 	for i := range c.down {
 		c.wg.Add(1)
 		go func() {
 			defer c.wg.Done()
 			c.run(ctx, i)
+			if c.down[i].CompareAndSwap(true, false) {
+				c.unhealthy.Add(-1)
+			}
 		}()
 	}
 }
