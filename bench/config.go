@@ -166,7 +166,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 // measures every route on every row, with a warm-up, a closed loop (wrk
 // counts whole seconds) and an open loop.
 func measureLength(c config) time.Duration {
-	cell := c.warmup + (c.duration+time.Second-1).Truncate(time.Second) + c.latency
+	cell := c.warmup + (c.duration + time.Second - 1).Truncate(time.Second) + c.latency
 	return time.Duration(c.rounds*len(c.routes)*len(c.rows)) * cell
 }
 
