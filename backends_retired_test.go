@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// TestRemovedBackendConnClosed: SetBackends says that on EngineHTTP1
-// the idle connections to a backend that left are closed at once. A
-// connection that was carrying a request when the backend left becomes
-// idle when that request ends, and stays pooled to the removed backend.
+// TestRemovedBackendConnClosed checks that on EngineHTTP1 a connection
+// that was carrying a request when its backend left is closed when that
+// request ends, as the idle ones are at once: it stayed pooled to the
+// removed backend until IdleConnTimeout.
 func TestRemovedBackendConnClosed(t *testing.T) {
 	if testEngine() != EngineHTTP1 {
 		t.Skip("net/http's Transport closes them after IdleConnTimeout, as documented")

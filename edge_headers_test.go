@@ -7,8 +7,8 @@ import (
 	"testing"
 )
 
-// TestCORSVaryOnAfterHookError: an After hook that replaces an
-// upstream response whose header has a Vary field must still send the
+// TestCORSVaryOnAfterHookError checks that an After hook that replaces
+// an upstream response whose header has a Vary field still sends the
 // gateway's Vary: Origin (docs/cors.md: every response of a CORS route,
 // the gateway's own errors included, gets Vary: Origin).
 func TestCORSVaryOnAfterHookError(t *testing.T) {
@@ -41,9 +41,10 @@ func TestCORSVaryOnAfterHookError(t *testing.T) {
 	}
 }
 
-// TestUntrustedXForwardedOthers: README: "Incoming X-Forwarded-*,
-// Forwarded: replaced, unless the peer is in WithTrustedProxies" and
-// "X-Forwarded-* set and never trusted from strangers".
+// TestUntrustedXForwardedOthers checks that every X-Forwarded-* field
+// of a client that is not a trusted proxy is dropped, not only the
+// three the gateway sets (README: "X-Forwarded-* set and never trusted
+// from strangers").
 func TestUntrustedXForwardedOthers(t *testing.T) {
 	up := newEcho(t)
 	_, gw := serveGateway(t, Mount(Service("/", GET("/x")), up.URL))

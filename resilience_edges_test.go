@@ -9,10 +9,10 @@ import (
 	"time"
 )
 
-// TestBreakerTrialStream: a half-open circuit's trial request that
-// the service answers (200) with a long stream keeps the circuit
-// half-open, refusing every other request with 503 circuit_open, until
-// the stream ends.
+// TestBreakerTrialStream checks that a half-open circuit's trial counts
+// when its answer arrives: a trial the service answers (200) with a long
+// stream closes the circuit at once, instead of refusing every other
+// request with 503 circuit_open until the stream ends.
 func TestBreakerTrialStream(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
@@ -63,9 +63,9 @@ func TestBreakerTrialStream(t *testing.T) {
 	}
 }
 
-// TestHealthStatusDefaults: docs/resilience.md gives StatusMin and
-// StatusMax each a default (200, 399), and the options' zero values mean
-// "the defaults"; setting only one of them is refused by New.
+// TestHealthStatusDefaults checks that StatusMin and StatusMax each take
+// their default (200, 399) on their own: setting only one of them was
+// refused by New.
 func TestHealthStatusDefaults(t *testing.T) {
 	up := newEcho(t)
 	for _, hc := range []HealthCheckOptions{
@@ -81,10 +81,10 @@ func TestHealthStatusDefaults(t *testing.T) {
 	}
 }
 
-// TestCloseFreezesHealth: Gateway.Close says the gateway "still
-// serves requests after it, without health checks". A backend that the
-// checks had taken out stays out for good: nothing probes it back.
-func TestCloseFreezesHealth(t *testing.T) {
+// TestCloseRestoresCheckedOutBackends checks that after Gateway.Close,
+// which stops the health checks, a backend they had taken out serves
+// again: nothing would probe it back, and it stayed out for good.
+func TestCloseRestoresCheckedOutBackends(t *testing.T) {
 	good, bad := newFlaky(t), newFlaky(t)
 	hc := HealthCheckOptions{Path: "/healthz", Interval: 5 * time.Millisecond, Jitter: -1, Timeout: 100 * time.Millisecond}
 	g, gw := serveGateway(t, Mount(Service("/", GET("/x"), HealthCheck(hc)), good.URL, bad.URL))

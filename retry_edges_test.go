@@ -46,12 +46,11 @@ func TestRetriedAnswerThenRetryFails(t *testing.T) {
 	}
 }
 
-// TestDoomedRetryChargesHealthyBackend: when the backoff before a
-// retry runs to the request's deadline, the retry is sent with no time
-// left: it fails at once, and the backend it was sent to, which saw
-// nothing, is charged with a failure by outlier detection (a healthy
-// backend can be ejected for another's slowness).
-func TestDoomedRetryChargesHealthyBackend(t *testing.T) {
+// TestNoRetryPastDeadline checks that a retry whose backoff runs to the
+// request's deadline is not sent: sent with no time left, it failed at
+// once, and outlier detection charged the backend it went to, which saw
+// nothing (a healthy backend could be ejected for another's slowness).
+func TestNoRetryPastDeadline(t *testing.T) {
 	hang := newBlocker(t)
 	ok1, ok2 := newEcho(t), newEcho(t)
 	log := &eventLog{}

@@ -5,17 +5,16 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 )
 
 // A deadline a handler sets with http.ResponseController bounds its own
 // request: net/http clears the write deadline after each response and
-// re-arms (or clears) the read deadline for the next request. Here it
-// stays on the connection, with no server timeouts set, and the next
-// request on the kept-alive connection fails: its response cannot be
-// written (write deadline) or it is not read at all (read deadline).
+// re-arms (or clears) the read deadline for the next request. Kept on
+// the connection, with no server timeouts set, it failed the next
+// request on the kept-alive connection: its response could not be
+// written (write deadline) or it was not read at all (read deadline).
 var handlerDeadlineHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/first" {
 		rc := http.NewResponseController(w)
@@ -50,12 +49,5 @@ func checkHandlerDeadlines(t *testing.T, addr string) {
 }
 
 func TestHandlerDeadlinesDoNotOutliveRequest(t *testing.T) {
-	hs := startHarness(t, handlerDeadlineHandler, ServerOptions{})
-	checkHandlerDeadlines(t, hs.addr)
-}
-
-func TestHandlerDeadlinesDoNotOutliveRequestNetHTTP(t *testing.T) {
-	ts := httptest.NewServer(handlerDeadlineHandler)
-	defer ts.Close()
-	checkHandlerDeadlines(t, ts.Listener.Addr().String())
+	onBothServers(t, handlerDeadlineHandler, checkHandlerDeadlines)
 }

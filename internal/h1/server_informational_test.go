@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -56,16 +55,7 @@ func checkEarlyHints(t *testing.T, addr string) {
 	}
 }
 
-func TestInformationalNoContentLength(t *testing.T) {
-	hs := startHarness(t, earlyHints, ServerOptions{})
-	checkEarlyHints(t, hs.addr)
-}
-
-func TestInformationalNoContentLengthNetHTTP(t *testing.T) {
-	ts := httptest.NewServer(earlyHints)
-	defer ts.Close()
-	checkEarlyHints(t, ts.Listener.Addr().String())
-}
+func TestInformationalNoContentLength(t *testing.T) { onBothServers(t, earlyHints, checkEarlyHints) }
 
 // A handler that sends "100 Continue" itself (WriteHeader(100)) and then
 // reads the body must not make the server send a second one: net/http
@@ -85,12 +75,5 @@ func checkExplicitContinue(t *testing.T, addr string) {
 }
 
 func TestExplicitContinueOnce(t *testing.T) {
-	hs := startHarness(t, explicitContinue, ServerOptions{})
-	checkExplicitContinue(t, hs.addr)
-}
-
-func TestExplicitContinueOnceNetHTTP(t *testing.T) {
-	ts := httptest.NewServer(explicitContinue)
-	defer ts.Close()
-	checkExplicitContinue(t, ts.Listener.Addr().String())
+	onBothServers(t, explicitContinue, checkExplicitContinue)
 }

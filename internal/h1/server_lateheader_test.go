@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -88,21 +87,7 @@ func checkFraming(t *testing.T, addr string) {
 
 func TestLateFramingHeaders(t *testing.T) {
 	for _, tt := range lateFraming {
-		t.Run(tt.name, func(t *testing.T) {
-			hs := startHarness(t, tt.h, ServerOptions{})
-			checkFraming(t, hs.addr)
-		})
-	}
-}
-
-// TestLateFramingHeadersNetHTTP is the reference: net/http passes.
-func TestLateFramingHeadersNetHTTP(t *testing.T) {
-	for _, tt := range lateFraming {
-		t.Run(tt.name, func(t *testing.T) {
-			ts := httptest.NewServer(tt.h)
-			defer ts.Close()
-			checkFraming(t, ts.Listener.Addr().String())
-		})
+		t.Run(tt.name, func(t *testing.T) { onBothServers(t, tt.h, checkFraming) })
 	}
 }
 

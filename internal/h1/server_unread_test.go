@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -59,12 +58,5 @@ func checkChunkedRest(t *testing.T, addr string) {
 }
 
 func TestUnreadChunkedBodyAnnouncesClose(t *testing.T) {
-	hs := startHarness(t, refuseUpload, ServerOptions{})
-	checkChunkedRest(t, hs.addr)
-}
-
-func TestUnreadChunkedBodyAnnouncesCloseNetHTTP(t *testing.T) {
-	ts := httptest.NewServer(refuseUpload)
-	defer ts.Close()
-	checkChunkedRest(t, ts.Listener.Addr().String())
+	onBothServers(t, refuseUpload, checkChunkedRest)
 }

@@ -28,9 +28,9 @@ func (b *slowBody) Read(p []byte) (int, error) {
 // request was written" (Options), as in net/http, which starts the timer
 // once the body is written whole. An upload that takes longer than the
 // timeout, to an upstream that reads it all and then answers at once,
-// must succeed: it fails here for a body sent by the writer goroutine
-// (over 64 KiB, or of unknown length), whose timer starts with the head.
-func rHT(t *testing.T, rt http.RoundTripper, length int64) {
+// succeed. It failed for a body sent by the writer goroutine (over 64
+// KiB, or of unknown length), whose timer started with the head.
+func headTimeoutAfterBody(t *testing.T, rt http.RoundTripper, length int64) {
 	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := io.Copy(io.Discard, r.Body)
 		io.WriteString(w, strconv.FormatInt(n, 10))
@@ -51,7 +51,7 @@ func TestResponseHeaderTimeoutAfterBody(t *testing.T) {
 		t.Run("ContentLength="+strconv.FormatInt(length, 10), func(t *testing.T) {
 			tr := New(Options{ResponseHeaderTimeout: 200 * time.Millisecond})
 			defer tr.CloseIdleConnections()
-			rHT(t, tr, length)
+			headTimeoutAfterBody(t, tr, length)
 		})
 	}
 }
@@ -61,7 +61,7 @@ func TestResponseHeaderTimeoutAfterBodyNetHTTP(t *testing.T) {
 		t.Run("ContentLength="+strconv.FormatInt(length, 10), func(t *testing.T) {
 			tr := &http.Transport{ResponseHeaderTimeout: 200 * time.Millisecond}
 			defer tr.CloseIdleConnections()
-			rHT(t, tr, length)
+			headTimeoutAfterBody(t, tr, length)
 		})
 	}
 }

@@ -13,9 +13,9 @@ import (
 // A request that timed out waiting for its response head
 // (ResponseHeaderTimeout) reached the upstream, which is slow, not gone:
 // it must not be sent again on a new connection. net/http retries only
-// when the reused connection was found closed; h1 retries any failure
-// before the first byte of the response, so a slow upstream gets every
-// GET, PUT or DELETE twice and the caller waits twice the timeout.
+// when the reused connection was found closed. h1 retried any failure
+// before the first byte of the response, so a slow upstream got every
+// GET, PUT or DELETE twice and the caller waited twice the timeout.
 func noRetryAfterTimeout(t *testing.T, rt http.RoundTripper) {
 	var slowCalls atomic.Int32
 	srv, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
