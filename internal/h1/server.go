@@ -21,7 +21,8 @@ import (
 // ServerOptions configures a [Server]. The zero value is usable: zero
 // durations mean no limit. The waits for a head and WriteTimeout are
 // coarse: they may expire up to a 64th of their length late (see
-// [CoarseDeadline]).
+// [CoarseDeadline]). A TLS handshake is bounded by the shortest of
+// ReadHeaderTimeout, ReadTimeout and WriteTimeout, as in net/http.
 type ServerOptions struct {
 	// ReadHeaderTimeout bounds reading a request head, from its first
 	// byte (or from the end of the previous request, when its bytes were
@@ -56,6 +57,7 @@ type Server struct {
 	maxHeader   int
 	headTimeout time.Duration // the shorter of the read timeouts
 	headWait    time.Duration // bounds reading a head: headTimeout, else IdleTimeout
+	tlsWait     time.Duration // bounds a TLS handshake: the shortest of headTimeout and WriteTimeout
 	drainWait   time.Duration // bounds draining a body after its handler, without ReadTimeout
 	logger      *log.Logger
 
@@ -94,6 +96,10 @@ func NewServer(h http.Handler, o ServerOptions) *Server {
 	s.headTimeout = o.ReadHeaderTimeout
 	if rt := o.ReadTimeout; rt > 0 && (s.headTimeout <= 0 || rt < s.headTimeout) {
 		s.headTimeout = rt
+	}
+	s.tlsWait = s.headTimeout
+	if wt := o.WriteTimeout; wt > 0 && (s.tlsWait <= 0 || wt < s.tlsWait) {
+		s.tlsWait = wt // as net/http bounds a handshake
 	}
 	s.headWait = s.headTimeout
 	if s.headWait <= 0 {
@@ -312,7 +318,7 @@ func (c *srvConn) serve() {
 		s.writers.Put(c.bw)
 	}()
 	if tc, ok := c.nc.(*tls.Conn); ok {
-		if d := s.headTimeout; d > 0 {
+		if d := s.tlsWait; d > 0 {
 			tc.SetDeadline(time.Now().Add(d))
 			c.rdl = true
 		}
