@@ -89,17 +89,21 @@ func putField(bw *bufio.Writer, k, v string) {
 // it is a valid encoding of Path) and the raw query.
 func writeTarget(bw *bufio.Writer, u *url.URL) error {
 	if u.Opaque != "" {
-		bw.WriteString(u.RequestURI())
+		// As net/http, which refuses control characters in a target:
+		// one would end the request line early.
+		ruri := u.RequestURI()
+		if !validTarget(ruri) {
+			return errors.New("invalid request target")
+		}
+		bw.WriteString(ruri)
 		return nil
 	}
 	p := u.EscapedPath()
 	if p == "" {
 		p = "/"
 	}
-	for i := 0; i < len(p); i++ {
-		if c := p[i]; c <= ' ' || c == 0x7f {
-			return errors.New("invalid request path")
-		}
+	if !validTarget(p) {
+		return errors.New("invalid request path")
 	}
 	bw.WriteString(p)
 	if u.ForceQuery || u.RawQuery != "" {
@@ -110,6 +114,17 @@ func writeTarget(bw *bufio.Writer, u *url.URL) error {
 		bw.WriteString(u.RawQuery)
 	}
 	return nil
+}
+
+// validTarget reports whether s, a request target or its path, has no
+// space, control character or DEL, which would break the request line.
+func validTarget(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // writeBody copies body to bw: length bytes with a flush after each read

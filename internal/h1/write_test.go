@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -93,5 +95,48 @@ func BenchmarkWriteFields(b *testing.B) {
 	for b.Loop() {
 		writeFields(bw, h)
 		bw.Flush()
+	}
+}
+
+// TestOpaqueTargetRefused checks that a request whose URL.Opaque holds a
+// control character or a space is refused before anything is sent, as a
+// path with one is: written, a CR LF would end the request line and
+// start a header field of the caller's choosing, and a space would split
+// it. net/http refuses the control characters too. The upstream counts
+// what it saw.
+func TestOpaqueTargetRefused(t *testing.T) {
+	var seen atomic.Int32
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen.Add(1)
+	}))
+	defer up.Close()
+	tr := New(Options{})
+	defer tr.CloseIdleConnections()
+	for _, opaque := range []string{"/a\r\nX-Injected: 1", "/a b", "/a\x00", "/a\x7f"} {
+		req, err := http.NewRequest("GET", up.URL+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.URL.Opaque = opaque
+		if res, err := tr.RoundTrip(req); err == nil {
+			res.Body.Close()
+			t.Errorf("Opaque %q: sent, status %d; want an error", opaque, res.StatusCode)
+		}
+		if strings.ContainsAny(opaque, "\r\n\x00\x7f") {
+			// net/http refuses control characters (a space it sends).
+			if _, err := http.DefaultTransport.RoundTrip(req); err == nil {
+				t.Errorf("Opaque %q: net/http sent it", opaque)
+			}
+		}
+	}
+	req, _ := http.NewRequest("GET", up.URL+"/", nil)
+	req.URL.Opaque = "/fine%20path"
+	res, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("a valid Opaque target: %v", err)
+	}
+	res.Body.Close()
+	if n := seen.Load(); n != 1 {
+		t.Errorf("the upstream saw %d requests, want 1 (the valid one)", n)
 	}
 }
