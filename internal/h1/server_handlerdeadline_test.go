@@ -3,7 +3,6 @@ package h1
 import (
 	"bufio"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -25,12 +24,7 @@ var handlerDeadlineHandler = http.HandlerFunc(func(w http.ResponseWriter, r *htt
 })
 
 func checkHandlerDeadlines(t *testing.T, addr string) {
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(5 * time.Second))
+	nc := dialFor(t, addr, 5*time.Second)
 	br := bufio.NewReader(nc)
 	for i, path := range []string{"/first", "/second"} {
 		if i > 0 {

@@ -3,7 +3,6 @@ package h1
 import (
 	"bufio"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -60,12 +59,7 @@ func readHead(t *testing.T, br *bufio.Reader) string {
 }
 
 func checkFraming(t *testing.T, addr string) {
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(2 * time.Second))
+	nc := dialFor(t, addr, 2*time.Second)
 	io.WriteString(nc, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
 	br := bufio.NewReader(nc)
 	head := readHead(t, br)

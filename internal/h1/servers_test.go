@@ -1,10 +1,25 @@
 package h1
 
 import (
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 )
+
+// dialFor connects to addr with a deadline d from now on every read and
+// write; the connection closes when the test ends.
+func dialFor(t *testing.T, addr string, d time.Duration) net.Conn {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	nc.SetDeadline(time.Now().Add(d))
+	return nc
+}
 
 // onBothServers runs check against h served by this package's Server
 // and, as the reference, by net/http's: a departure from net/http shows
