@@ -116,14 +116,17 @@ func (b *reqBody) release(keep bool, d time.Duration) bool {
 }
 
 // drainFirst is release for a body taken back before its response is
-// committed: only when no other goroutine is reading it (ok false
-// otherwise, and nothing done). keep reports whether the rest was
-// drained and the connection can carry another request.
+// committed: only when no other goroutine is reading it and some of it
+// is left (ok false otherwise, and nothing done). keep reports whether
+// the rest was drained and the connection can carry another request.
 func (b *reqBody) drainFirst(d time.Duration) (ok, keep bool) {
 	if !b.mu.TryLock() {
 		return false, true
 	}
 	defer b.mu.Unlock()
+	if b.eof {
+		return false, true
+	}
 	b.state.Store(reqBodyReleased)
 	if !b.drainable() {
 		return true, false

@@ -301,11 +301,12 @@ func (w *response) finish() bool {
 		w.WriteHeader(http.StatusOK)
 	}
 	drained := false
-	if !w.committed && w.keep && !w.failed && w.body.mode == framedChunked && !w.body.eof {
+	if !w.committed && w.keep && !w.failed && w.body.mode == framedChunked {
 		// A chunked rest may be too long to drain: drain it before the
 		// head, when no other goroutine reads it, so that the head says
 		// "Connection: close" when the connection cannot be kept, as
-		// net/http does.
+		// net/http does. (mode is set before the handler runs; eof is
+		// the reader's, read under the body's lock.)
 		drained, w.keep = w.body.drainFirst(w.c.srv.drainWait)
 	}
 	if !w.committed {
