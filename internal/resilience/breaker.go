@@ -67,7 +67,11 @@ type Breaker struct {
 	buckets   [windowBuckets]bucket
 	admitted  atomic.Int32 // trial requests let through while half-open
 	passed    atomic.Int32 // trial requests that succeeded
-	mu        sync.Mutex
+	// gen counts the half-open periods: a trial's ticket carries the
+	// period it was let through in, and a trial of an earlier one that
+	// ends late counts for nothing.
+	gen atomic.Uint32
+	mu  sync.Mutex
 	// OnChange, if set before use, is called after each transition, on
 	// the goroutine that caused it, under the breaker's lock; it must not
 	// call the breaker.
@@ -89,12 +93,17 @@ func NewBreaker(c BreakerConfig) *Breaker {
 func (b *Breaker) State() State { return State(b.state.Load()) }
 
 // Ticket is what [Breaker.Allow] hands out and [Breaker.Done] takes back.
-type Ticket uint8
+// Its low two bits are its kind; a trial's other bits are its half-open
+// period. The zero Ticket is none.
+type Ticket uint32
 
 const (
 	noTicket Ticket = iota
 	normal
 	trial
+
+	kindBits = 2
+	kindMask = 1<<kindBits - 1
 )
 
 // Allow reports whether a request may go ahead at now. When it may not,
@@ -114,13 +123,14 @@ func (b *Breaker) Allow(now int64) (t Ticket, wait time.Duration, ok bool) {
 		if State(b.state.Load()) == Open {
 			b.admitted.Store(0)
 			b.passed.Store(0)
+			b.gen.Add(1)
 			b.transition(HalfOpen)
 		}
 		b.mu.Unlock()
 		return b.Allow(now)
 	default: // HalfOpen
 		if b.admitted.Add(1) <= int32(b.cfg.Probes) {
-			return trial, 0, true
+			return trial | Ticket(b.gen.Load()<<kindBits), 0, true
 		}
 		b.admitted.Add(-1)
 		// The trial requests are out; the next ones wait for their word.
@@ -143,7 +153,7 @@ const (
 
 // Done reports the outcome of a request admitted with ticket t at now.
 func (b *Breaker) Done(t Ticket, o Outcome, now int64) {
-	switch t {
+	switch t & kindMask {
 	case normal:
 		if State(b.state.Load()) != Closed {
 			return // started before the circuit opened
@@ -170,6 +180,9 @@ func (b *Breaker) Done(t Ticket, o Outcome, now int64) {
 			}
 		}
 	case trial:
+		if uint32(t>>kindBits) != b.gen.Load()<<kindBits>>kindBits {
+			return // a trial of an earlier half-open period
+		}
 		switch o {
 		case Success:
 			if b.passed.Add(1) >= int32(b.cfg.Probes) {

@@ -132,3 +132,42 @@ func BenchmarkBreakerClosed(b *testing.B) {
 		}
 	})
 }
+
+// TestBreakerLateTrials checks that a trial let through in one half-open
+// period and ending in the next counts for nothing there: it used to
+// free a trial slot (letting Probes+1 trials through) or count as one
+// of the new period's successes (closing the circuit on fewer).
+func TestBreakerLateTrials(t *testing.T) {
+	name := map[Outcome]string{Success: "successful", Failure: "failed", Neutral: "neutral"}
+	for _, o := range []Outcome{Neutral, Success, Failure} {
+		late := name[o]
+		b, _ := newTestBreaker(BreakerConfig{Consecutive: 1, OpenFor: 5 * time.Second, Probes: 2})
+		run(b, Failure, 0) // open
+		a, _, okA := b.Allow(5 * sec)
+		f, _, okF := b.Allow(5 * sec)
+		if !okA || !okF {
+			t.Fatal("half-open refused its trials")
+		}
+		b.Done(f, Failure, 5*sec) // open again, a still out
+		c, _, okC := b.Allow(10 * sec)
+		d, _, okD := b.Allow(10 * sec)
+		if !okC || !okD || b.State() != HalfOpen {
+			t.Fatalf("second half-open period: trials %v %v, state %v", okC, okD, b.State())
+		}
+		b.Done(a, o, 10*sec) // the first period's trial ends now
+		if _, _, ok := b.Allow(10 * sec); ok {
+			t.Errorf("late %s trial: a third trial was let through (Probes 2)", late)
+		}
+		if b.State() != HalfOpen {
+			t.Errorf("late %s trial: state %v, want half-open until this period's trials end", late, b.State())
+		}
+		b.Done(c, Success, 10*sec)
+		if b.State() != HalfOpen {
+			t.Errorf("late %s trial: closed after one of this period's two trials", late)
+		}
+		b.Done(d, Success, 10*sec)
+		if b.State() != Closed {
+			t.Errorf("late %s trial: state %v after both trials passed, want closed", late, b.State())
+		}
+	}
+}
