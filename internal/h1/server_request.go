@@ -282,7 +282,7 @@ func parseFieldsInto(h http.Header, s string, host *hostField) (http.Header, err
 func parseTarget(method, target string, u *url.URL) error {
 	if target[0] == '/' {
 		path, query, hasQuery := strings.Cut(target, "?")
-		if plainPath(path) && validQuery(query) {
+		if plainPath(path) && validTarget(query) {
 			u.Path, u.RawQuery, u.ForceQuery = path, query, hasQuery && query == ""
 			return nil
 		}

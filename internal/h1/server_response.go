@@ -113,16 +113,9 @@ func (w *response) writeInformational(code int) {
 	}
 	bw := w.c.bw
 	writeStatus(bw, code)
-	for k, vv := range w.c.resHdr {
-		// A 1xx response has no body, and says nothing of the final
-		// one's (RFC 9110, sections 6.1 and 8.6), as in net/http.
-		if k == "Content-Length" || k == "Transfer-Encoding" || !field.ValidName(k) {
-			continue
-		}
-		for _, v := range vv {
-			writeField(bw, k, v)
-		}
-	}
+	// A 1xx response has no body, and says nothing of the final one's
+	// (RFC 9110, sections 6.1 and 8.6): no framing field, as in net/http.
+	writeFields(bw, w.c.resHdr, false)
 	bw.WriteString("\r\n")
 	w.check(bw.Flush())
 }
@@ -202,20 +195,6 @@ func (w *response) commit(final bool, next []byte) error {
 	c := w.c
 	h := c.resHdr
 	minor := w.req.ProtoMinor
-	// The framing fields are the ones WriteHeader settled: changes the
-	// handler made to them since have no effect (as in net/http, which
-	// snapshots the header), or they would contradict the framing
-	// written below. A raw head's Content-Length replaces the map's.
-	delete(h, "Transfer-Encoding")
-	switch {
-	case c.raw != "":
-	case w.length >= 0:
-		if cl := h["Content-Length"]; len(cl) != 1 || !sameLength(cl[0], w.length) {
-			h["Content-Length"] = []string{strconv.FormatInt(w.length, 10)}
-		}
-	case w.status != http.StatusNotModified:
-		delete(h, "Content-Length")
-	}
 	var length int64 = -1
 	switch {
 	case w.noBody:
@@ -247,18 +226,24 @@ func (w *response) commit(final bool, next []byte) error {
 		}
 	}
 
+	// The framing fields are written from what WriteHeader settled, not
+	// from the map: a handler's later changes to them have no effect, as
+	// in net/http, which snapshots the header. A raw head carries its
+	// own Content-Length; a 304's, which describes the representation,
+	// goes out as the handler set it.
 	bw := c.bw
 	writeStatus(bw, w.status)
-	if c.raw != "" {
+	raw := c.raw != ""
+	if raw {
 		c.writeRawHead(bw, h)
 		c.raw, c.rawSkip = "", ""
 	} else {
-		writeFields(bw, h)
+		writeFields(bw, h, w.status == http.StatusNotModified)
 		if _, ok := h["Date"]; !ok {
 			c.writeDate(bw)
 		}
 	}
-	if length >= 0 && w.length < 0 {
+	if length >= 0 && !raw {
 		bw.WriteString("Content-Length: ")
 		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), length, 10))
 		bw.WriteString("\r\n")
@@ -282,12 +267,6 @@ func (w *response) commit(final bool, next []byte) error {
 		return nil
 	}
 	return w.writeBody(p)
-}
-
-// sameLength reports whether the Content-Length value v says n.
-func sameLength(v string, n int64) bool {
-	m, ok := parseLength(v)
-	return ok && m == n
 }
 
 // finish completes the response after the handler returned and reports
@@ -448,10 +427,13 @@ func (c *srvConn) writeDate(bw *bufio.Writer) {
 
 // writeFields writes the header's fields, but not those with the
 // trailer prefix.
-func writeFields(bw *bufio.Writer, h http.Header) {
+func writeFields(bw *bufio.Writer, h http.Header, keepLength bool) {
 	for k, vv := range h {
 		if !field.ValidName(k) {
 			continue // also skips TrailerPrefix keys
+		}
+		if k == "Transfer-Encoding" || k == "Content-Length" && !keepLength {
+			continue // the server writes the framing itself
 		}
 		for _, v := range vv {
 			writeField(bw, k, v)

@@ -107,24 +107,13 @@ func writeTarget(bw *bufio.Writer, u *url.URL) error {
 	}
 	bw.WriteString(p)
 	if u.ForceQuery || u.RawQuery != "" {
-		if !validQuery(u.RawQuery) {
+		if !validTarget(u.RawQuery) {
 			return errors.New("invalid request query")
 		}
 		bw.WriteByte('?')
 		bw.WriteString(u.RawQuery)
 	}
 	return nil
-}
-
-// validTarget reports whether s, a request target or its path, has no
-// space, control character or DEL, which would break the request line.
-func validTarget(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c <= ' ' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // writeBody copies body to bw: length bytes with a flush after each read
@@ -182,8 +171,10 @@ func bodyExpected(method string) bool {
 	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch
 }
 
-// validQuery reports whether a raw query can go on the request line.
-func validQuery(s string) bool {
+// validTarget reports whether s, a request target or a part of one (its
+// path, its raw query), can go on the request line: no space, control
+// character or DEL.
+func validTarget(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c <= ' ' || c == 0x7f {
 			return false

@@ -93,7 +93,7 @@ func BenchmarkWriteFields(b *testing.B) {
 	bw := bufio.NewWriterSize(io.Discard, 4<<10)
 	b.ReportAllocs()
 	for b.Loop() {
-		writeFields(bw, h)
+		writeFields(bw, h, false)
 		bw.Flush()
 	}
 }
